@@ -1,0 +1,14 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setThreadsCount, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+setThreadsCount(2);
+await tf.setBackend('wasm'); await tf.ready();
+console.log(tf.getBackend(), getThreadsCount(), tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'));
+const a = tf.randomNormal([512,512]), b = tf.randomNormal([512,512]);
+for (let i=0;i<3;i++) tf.matMul(a,b).dataSync();
+let t0=performance.now(); for (let i=0;i<20;i++) tf.tidy(()=>tf.matMul(a,b).dataSync()); let dt=(performance.now()-t0)/20;
+console.log('ms', dt, 'GFLOP/s', 2*512**3/dt/1e6);
+t0=performance.now(); for (let i=0;i<5;i++) tf.tidy(()=>tf.matMul(a,b,false,true).dataSync()); dt=(performance.now()-t0)/5;
+console.log('transB ms', dt);
+process.exit(0);
