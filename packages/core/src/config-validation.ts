@@ -1,0 +1,176 @@
+/**
+ * Config validation: every message says what is wrong and how to fix it, because a researcher
+ * launching a sweep should learn about a typo before hours of compute, not after.
+ */
+import type { ModelConfig, MoeConfig } from './config.js';
+import { GATING_MODES, moeLayerCount, expertCountsOfLayer } from './config.js';
+import { totalExperts, type ExpertCounts } from './experts/expert-kinds.js';
+
+/** Thrown for an invalid model config; `path` names the offending key (e.g. `moe.topK`). */
+export class ConfigError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`invalid config at '${path}': ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const MODEL_KEYS: readonly (keyof ModelConfig)[] = [
+  'vocabSize', 'dModel', 'nLayers', 'nHeads', 'maxSeqLen', 'denseFfnHidden', 'moe', 'moeInterval',
+  'tieEmbeddings', 'ropeTheta', 'normEps', 'initStd', 'routerAuxLossCoef', 'routerZLossCoef',
+];
+const MOE_KEYS: readonly (keyof MoeConfig)[] = [
+  'experts', 'expertsPerLayer', 'topK', 'ffnHidden', 'gating', 'gatingResidual', 'tau',
+  'capacityFactor', 'gatingResidualInitStd',
+];
+const EXPERT_COUNT_KEYS: readonly (keyof ExpertCounts)[] = ['ffn', 'zero', 'copy', 'constant'];
+
+/**
+ * Checks a full model config; throws `ConfigError` on the first problem.
+ *
+ * @example
+ * validateModelConfig({ ...DEFAULT_MODEL_CONFIG, moe: { ...DEFAULT_MOE_CONFIG, topK: 20 } });
+ * // ConfigError: invalid config at 'moe.topK': top-K is 20 but the layer has only 12 experts; ...
+ */
+export function validateModelConfig(config: ModelConfig): void {
+  rejectUnknownKeys(config as unknown as Record<string, unknown>, MODEL_KEYS, '');
+  positiveInteger(config.vocabSize, 'vocabSize');
+  positiveInteger(config.dModel, 'dModel');
+  positiveInteger(config.nLayers, 'nLayers');
+  positiveInteger(config.nHeads, 'nHeads');
+  positiveInteger(config.maxSeqLen, 'maxSeqLen');
+  positiveInteger(config.denseFfnHidden, 'denseFfnHidden');
+  positiveInteger(config.moeInterval, 'moeInterval');
+  if (config.dModel % config.nHeads !== 0) {
+    throw new ConfigError('nHeads', `dModel ${config.dModel} is not divisible by nHeads ${config.nHeads}; choose nHeads dividing dModel`);
+  }
+  if ((config.dModel / config.nHeads) % 2 !== 0) {
+    throw new ConfigError('nHeads', `head size ${config.dModel / config.nHeads} is odd; RoPE rotates pairs of dimensions, so dModel / nHeads must be even`);
+  }
+  positiveNumber(config.ropeTheta, 'ropeTheta');
+  positiveNumber(config.normEps, 'normEps');
+  nonNegativeNumber(config.initStd, 'initStd');
+  nonNegativeNumber(config.routerAuxLossCoef, 'routerAuxLossCoef');
+  nonNegativeNumber(config.routerZLossCoef, 'routerZLossCoef');
+  if (typeof config.tieEmbeddings !== 'boolean') {
+    throw new ConfigError('tieEmbeddings', `expected true or false, got ${JSON.stringify(config.tieEmbeddings)}`);
+  }
+  if (config.moe === null) return;
+  if (typeof config.moe !== 'object') {
+    throw new ConfigError('moe', `expected an object (or null for a dense model), got ${JSON.stringify(config.moe)}`);
+  }
+  if (config.moeInterval > config.nLayers) {
+    throw new ConfigError('moeInterval', `moeInterval ${config.moeInterval} exceeds nLayers ${config.nLayers}, so no block would be MoE; lower it or set moe: null for a dense model`);
+  }
+  validateMoeConfig(config.moe, config);
+}
+
+function validateMoeConfig(moe: MoeConfig, config: ModelConfig): void {
+  rejectUnknownKeys(moe as unknown as Record<string, unknown>, MOE_KEYS, 'moe.');
+  positiveInteger(moe.topK, 'moe.topK');
+  positiveInteger(moe.ffnHidden, 'moe.ffnHidden');
+  if (!GATING_MODES.includes(moe.gating)) {
+    throw new ConfigError('moe.gating', `unknown gating mode ${JSON.stringify(moe.gating)}; use one of ${GATING_MODES.join(', ')}`);
+  }
+  if (typeof moe.gatingResidual !== 'boolean') {
+    throw new ConfigError('moe.gatingResidual', `expected true or false, got ${JSON.stringify(moe.gatingResidual)}`);
+  }
+  if (!(typeof moe.tau === 'number' && moe.tau > 0 && Number.isFinite(moe.tau))) {
+    throw new ConfigError('moe.tau', `τ must be a finite number > 0 (it weights ZC experts in the balance loss; the paper uses 0.1–1.0), got ${moe.tau}`);
+  }
+  if (moe.capacityFactor !== null && !(typeof moe.capacityFactor === 'number' && moe.capacityFactor > 0)) {
+    throw new ConfigError('moe.capacityFactor', `capacity factor γ must be > 0 (the paper uses 1.1) or null for dropless, got ${moe.capacityFactor}`);
+  }
+  nonNegativeNumber(moe.gatingResidualInitStd, 'moe.gatingResidualInitStd');
+
+  const layers = moeLayerCount(config);
+  if (moe.expertsPerLayer !== null) {
+    if (!Array.isArray(moe.expertsPerLayer) || moe.expertsPerLayer.length !== layers) {
+      throw new ConfigError('moe.expertsPerLayer', `expected a list of ${layers} expert-count objects (one per MoE++ layer) or null, got ${JSON.stringify(moe.expertsPerLayer)}`);
+    }
+  }
+  validateExpertCounts(moe.experts, 'moe.experts', moe.topK);
+  let previousE: number | null = null;
+  for (let j = 0; j < layers; j++) {
+    const counts = expertCountsOfLayer(moe, j);
+    if (moe.expertsPerLayer !== null) validateExpertCounts(counts, `moe.expertsPerLayer[${j}]`, moe.topK);
+    const e = totalExperts(counts);
+    if (moe.gatingResidual && previousE !== null && e !== previousE) {
+      throw new ConfigError(`moe.expertsPerLayer[${j}]`, `the gating residual feeds layer ${j - 1}'s ${previousE} router logits into layer ${j}, which has ${e} experts; give adjacent MoE++ layers the same number of experts or set moe.gatingResidual: false`);
+    }
+    previousE = e;
+  }
+}
+
+function validateExpertCounts(counts: ExpertCounts, path: string, topK: number): void {
+  if (typeof counts !== 'object' || counts === null) {
+    throw new ConfigError(path, `expected expert counts like { ffn: 8, zero: 1, copy: 1, constant: 2 }, got ${JSON.stringify(counts)}`);
+  }
+  rejectUnknownKeys(counts as unknown as Record<string, unknown>, EXPERT_COUNT_KEYS, `${path}.`);
+  for (const key of EXPERT_COUNT_KEYS) {
+    const v = counts[key];
+    if (v === undefined && key !== 'ffn') continue;
+    if (!(Number.isInteger(v) && (v as number) >= 0)) {
+      throw new ConfigError(`${path}.${key}`, `expected a whole number ≥ 0, got ${JSON.stringify(v)}`);
+    }
+  }
+  const e = totalExperts(counts);
+  if (e === 0) {
+    throw new ConfigError(path, 'the expert set is empty; give at least one expert, e.g. { ffn: 8 }');
+  }
+  if (counts.ffn === 0) {
+    throw new ConfigError(`${path}.ffn`, 'a layer needs at least one FFN expert; zero-computation experts alone cannot transform a token');
+  }
+  if (topK > e) {
+    throw new ConfigError('moe.topK', `top-K is ${topK} but the layer has only ${e} experts; lower moe.topK or add experts`);
+  }
+}
+
+function rejectUnknownKeys(obj: Record<string, unknown>, known: readonly string[], prefix: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.includes(key)) {
+      const hint = closest(key, known);
+      throw new ConfigError(`${prefix}${key}`, `unknown key${hint ? `; did you mean '${prefix}${hint}'?` : ''} (known keys: ${known.join(', ')})`);
+    }
+  }
+}
+
+function positiveInteger(v: unknown, path: string): void {
+  if (!(Number.isInteger(v) && (v as number) > 0)) throw new ConfigError(path, `expected a whole number > 0, got ${JSON.stringify(v)}`);
+}
+function positiveNumber(v: unknown, path: string): void {
+  if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new ConfigError(path, `expected a finite number > 0, got ${JSON.stringify(v)}`);
+}
+function nonNegativeNumber(v: unknown, path: string): void {
+  if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new ConfigError(path, `expected a finite number ≥ 0, got ${JSON.stringify(v)}`);
+}
+
+/** The known key within edit distance 3 of `key`, for "did you mean" hints. */
+function closest(key: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = 4;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}

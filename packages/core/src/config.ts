@@ -1,0 +1,136 @@
+/**
+ * Model configuration: plain typed objects, with the reason for each default beside it.
+ *
+ * Vanilla MoE and a dense model are configurations of the same code:
+ *   - vanilla MoE: `experts: { ffn: 8 }`, `gatingResidual: false`
+ *   - dense:       `moe: null` (every block has a dense SwiGLU FFN)
+ */
+import type { ExpertCounts } from './experts/expert-kinds.js';
+import { validateModelConfig } from './config-validation.js';
+
+export { validateModelConfig, ConfigError } from './config-validation.js';
+
+/** How routing weights are derived from the router logits (moepp-method.md §3). */
+export type GatingMode = 'reference' | 'paper' | 'mixtral';
+export const GATING_MODES: readonly GatingMode[] = ['reference', 'paper', 'mixtral'];
+
+/** Configuration of one MoE++ layer; shared by every MoE++ block of a model. */
+export interface MoeConfig {
+  /** Expert counts, e.g. `{ ffn: 16, zero: 1, copy: 1, constant: 2 }` — the paper's (16+4)E. */
+  experts: ExpertCounts;
+  /**
+   * Per-MoE-layer expert counts overriding `experts` (length = number of MoE++ layers), for
+   * studies that vary the expert set with depth; null = every layer uses `experts`.
+   */
+  expertsPerLayer: ExpertCounts[] | null;
+  /** Experts chosen per token; the paper uses 2. */
+  topK: number;
+  /** Hidden width I of each SwiGLU FFN expert. */
+  ffnHidden: number;
+  /** `reference` is what the released MoE++ 7B does, so it is the default. */
+  gating: GatingMode;
+  /** Feed the previous MoE++ layer's logits into this layer's router (§4). */
+  gatingResidual: boolean;
+  /** η for ZC experts in the balance loss; 0.75 is the paper's default. */
+  tau: number;
+  /** Heterogeneous capacity factor γ (§6); null = dropless, the default, so no token is lost. */
+  capacityFactor: number | null;
+  /** Std of W_g's initialisation; 0 makes an untrained model route as without residual (§4). */
+  gatingResidualInitStd: number;
+}
+
+/** A decoder-only LM whose FFN sublayers are MoE++ layers every `moeInterval` blocks. */
+export interface ModelConfig {
+  vocabSize: number;
+  /** Model width D. */
+  dModel: number;
+  nLayers: number;
+  nHeads: number;
+  /** Longest sequence; sizes the RoPE tables. */
+  maxSeqLen: number;
+  /** Hidden width of the dense SwiGLU FFN used in non-MoE blocks (and the whole dense model). */
+  denseFfnHidden: number;
+  /** null = dense model. */
+  moe: MoeConfig | null;
+  /** Every `moeInterval`-th block is MoE++ (1 = all, as in the paper); others are dense. */
+  moeInterval: number;
+  /** Tie the LM head to the token embedding (saves V·D parameters). */
+  tieEmbeddings: boolean;
+  /** RoPE base frequency (LLaMA's 10000). */
+  ropeTheta: number;
+  /** RMSNorm epsilon (LLaMA's 1e-6). */
+  normEps: number;
+  /** Std of the normal initialisation of weight matrices (GPT-2 / OLMoE use 0.02). */
+  initStd: number;
+  /** β: weight of the mean balance loss in the training loss; the paper uses 0.01. */
+  routerAuxLossCoef: number;
+  /** ST-MoE router z-loss coefficient; 0 (off) by default as in the paper. */
+  routerZLossCoef: number;
+}
+
+/** The MoE++ layer defaults: the paper's choices where it makes one. */
+export const DEFAULT_MOE_CONFIG: MoeConfig = {
+  experts: { ffn: 8, zero: 1, copy: 1, constant: 2 },
+  expertsPerLayer: null,
+  topK: 2,
+  ffnHidden: 512,
+  gating: 'reference',
+  gatingResidual: true,
+  tau: 0.75,
+  capacityFactor: null,
+  gatingResidualInitStd: 0,
+};
+
+/** A small LM that trains on a 2-core CPU in minutes. */
+export const DEFAULT_MODEL_CONFIG: ModelConfig = {
+  vocabSize: 4096,
+  dModel: 128,
+  nLayers: 4,
+  nHeads: 4,
+  maxSeqLen: 128,
+  denseFfnHidden: 512,
+  moe: DEFAULT_MOE_CONFIG,
+  moeInterval: 1,
+  tieEmbeddings: true,
+  ropeTheta: 10000,
+  normEps: 1e-6,
+  initStd: 0.02,
+  routerAuxLossCoef: 0.01,
+  routerZLossCoef: 0,
+};
+
+/** Whether block `i` (0-based) holds an MoE++ layer: the last block of every `moeInterval`. */
+export function isMoeBlock(config: ModelConfig, blockIndex: number): boolean {
+  return config.moe !== null && blockIndex % config.moeInterval === config.moeInterval - 1;
+}
+
+/** Number of MoE++ layers in the model. */
+export function moeLayerCount(config: ModelConfig): number {
+  let n = 0;
+  for (let i = 0; i < config.nLayers; i++) if (isMoeBlock(config, i)) n++;
+  return n;
+}
+
+/** Expert counts of the `moeLayerIndex`-th MoE++ layer (0-based among MoE++ layers). */
+export function expertCountsOfLayer(moe: MoeConfig, moeLayerIndex: number): ExpertCounts {
+  return moe.expertsPerLayer?.[moeLayerIndex] ?? moe.experts;
+}
+
+/** Builds a full model config from a partial one (deep-merging `moe`), then validates it. */
+export function resolveModelConfig(partial: ModelConfigInput = {}): ModelConfig {
+  const { moe, ...rest } = partial;
+  const resolvedMoe: MoeConfig | null =
+    moe === null
+      ? null
+      : {
+          ...DEFAULT_MOE_CONFIG,
+          ...(moe ?? {}),
+          experts: moe?.experts ?? DEFAULT_MOE_CONFIG.experts,
+        };
+  const config = { ...DEFAULT_MODEL_CONFIG, ...rest, moe: resolvedMoe } as ModelConfig;
+  validateModelConfig(config);
+  return config;
+}
+
+/** What a user writes: any subset of the config; `moe: null` asks for a dense model. */
+export type ModelConfigInput = Partial<Omit<ModelConfig, 'moe'>> & { moe?: Partial<MoeConfig> | null };

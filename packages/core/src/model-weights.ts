@@ -1,0 +1,58 @@
+/**
+ * Model weights <-> `.safetensors` bytes. Tensor names are the parameter paths (documented in the
+ * README: "Weights"); matrices are stored (in, out) as used in `x · W` — PyTorch's `nn.Linear`
+ * keeps (out, in), so an importer transposes 2-D weights other than `embed_tokens`. The resolved
+ * model config and the expert kinds of each MoE++ layer travel in the metadata.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { MoeppLM } from './model.js';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, type NamedArray } from './safetensors.js';
+
+export const WEIGHTS_FORMAT = 'moepp-v1';
+
+/** Encodes every parameter of `model` (reads them to the host). */
+export function saveModelWeights(model: MoeppLM): Uint8Array {
+  const tensors = new Map<string, NamedArray>();
+  for (const [name, v] of model.parameters.variables) {
+    tensors.set(name, { shape: v.shape, data: v.dataSync() as Float32Array });
+  }
+  return encodeSafetensors(tensors, {
+    format: WEIGHTS_FORMAT,
+    config: JSON.stringify(model.config),
+    expert_kinds: JSON.stringify(model.moeLayerKinds()),
+    seed: String(model.seed),
+  });
+}
+
+/** The model config stored in a weights file, to rebuild the model before loading. */
+export function readWeightsConfig(bytes: Uint8Array): unknown {
+  const { metadata } = decodeSafetensors(bytes);
+  if (metadata.format !== WEIGHTS_FORMAT || !metadata.config) {
+    throw new SafetensorsError(`not a moepp weights file (metadata format is ${JSON.stringify(metadata.format)}, expected '${WEIGHTS_FORMAT}'); build the model from its config and use loadModelWeights`);
+  }
+  return JSON.parse(metadata.config);
+}
+
+/**
+ * Assigns weights from `.safetensors` bytes to `model`. Every parameter must be present with its
+ * exact shape and no extra tensor may be left over; otherwise nothing is assigned.
+ */
+export function loadModelWeights(model: MoeppLM, bytes: Uint8Array): void {
+  const { tensors } = decodeSafetensors(bytes);
+  const problems: string[] = [];
+  for (const [name, v] of model.parameters.variables) {
+    const t = tensors.get(name);
+    if (!t) problems.push(`missing tensor '${name}'`);
+    else if (t.shape.join(',') !== v.shape.join(',')) problems.push(`'${name}' has shape [${t.shape}], the model expects [${v.shape}]`);
+  }
+  for (const name of tensors.keys()) {
+    if (!model.parameters.variables.has(name)) problems.push(`unexpected tensor '${name}'`);
+  }
+  if (problems.length) {
+    throw new SafetensorsError(`weights do not match the model (${problems.length} problem(s)): ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}. Build the model from the config the weights were saved with (readWeightsConfig).`);
+  }
+  for (const [name, v] of model.parameters.variables) {
+    const t = tensors.get(name) as NamedArray;
+    tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
+  }
+}

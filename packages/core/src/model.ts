@@ -1,0 +1,259 @@
+/**
+ * The decoder LM: token embeddings, pre-norm blocks (RMSNorm → causal attention with RoPE;
+ * RMSNorm → MoE++ layer or dense SwiGLU FFN), final RMSNorm, LM head tied or untied. Readable top
+ * to bottom: `build` creates the named parameters, `forward` runs them.
+ *
+ * Vanilla MoE and dense models are configurations (config.ts), not other classes.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradients; training needs them all.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import { expertCountsOfLayer, isMoeBlock, validateModelConfig, type ModelConfig } from './config.js';
+import { expertKindsFromCounts, type ExpertKind } from './experts/expert-kinds.js';
+import { ffnForward, type FfnParams } from './experts/ffn-expert.js';
+import type { ConstantExpertParams } from './experts/constant-expert.js';
+import { ParameterStore } from './parameters.js';
+import { rmsNorm } from './rms-norm.js';
+import { attentionForward, causalMask, type AttentionParams } from './attention.js';
+import { ropeTables, type RopeTables } from './rope.js';
+import { moeLayerForward, type MoeLayerParams } from './moe-layer.js';
+import type { RouterSettings } from './router.js';
+import { heterogeneousBalanceLoss, routerZLoss } from './losses.js';
+import { computeRoutingStats, type LayerRoutingStats } from './routing-stats.js';
+import { gatherRows } from './row-permutation.js';
+
+interface BlockParams {
+  attnNorm: tf.Variable;
+  attention: AttentionParams;
+  ffnNorm: tf.Variable;
+  /** Exactly one of `moe` / `ffn` is set. */
+  moe: { moeIndex: number; params: MoeLayerParams; settings: RouterSettings } | null;
+  ffn: FfnParams | null;
+}
+
+export interface LMOutput {
+  /** (N, V) next-token logits, N = B·T in row-major (batch, position) order. */
+  logits: tf.Tensor2D;
+  /** Mean next-token cross-entropy; present when targets were given. */
+  ce: tf.Scalar | null;
+  /** Mean over MoE++ layers of the heterogeneous balance loss (0 for a dense model). */
+  auxLoss: tf.Scalar;
+  /** Mean over MoE++ layers of the router z-loss. */
+  zLoss: tf.Scalar;
+  /** ce + β·auxLoss + zCoef·zLoss; present when targets were given. */
+  loss: tf.Scalar | null;
+  /** One entry per MoE++ layer. */
+  routing: LayerRoutingStats[];
+}
+
+export interface LossAndGradients {
+  loss: number;
+  ce: number;
+  auxLoss: number;
+  zLoss: number;
+  /** Gradients by parameter name; the caller disposes them. */
+  grads: Map<string, tf.Tensor>;
+  routing: LayerRoutingStats[];
+}
+
+export class MoeppLM {
+  readonly parameters: ParameterStore;
+  private readonly embedding: tf.Variable;
+  private readonly blocks: BlockParams[] = [];
+  private readonly finalNorm: tf.Variable;
+  private readonly lmHead: tf.Variable | null;
+  private readonly tables = new Map<number, RopeTables & { mask: tf.Tensor2D }>();
+
+  /**
+   * @example
+   * const model = new MoeppLM(resolveModelConfig({ vocabSize: 256 }), 42);
+   */
+  constructor(
+    readonly config: ModelConfig,
+    readonly seed = 0,
+  ) {
+    validateModelConfig(config);
+    const c = config;
+    const p = (this.parameters = new ParameterStore(seed));
+    const normal = { kind: 'normal', std: c.initStd } as const;
+    const ones = { kind: 'ones' } as const;
+    const D = c.dModel;
+    const ffn = (prefix: string, hidden: number): FfnParams => ({
+      wGate: p.create(`${prefix}.w_gate`, [D, hidden], normal),
+      wUp: p.create(`${prefix}.w_up`, [D, hidden], normal),
+      wDown: p.create(`${prefix}.w_down`, [hidden, D], normal),
+    });
+
+    this.embedding = p.create('embed_tokens', [c.vocabSize, D], normal);
+    let moeIndex = 0;
+    for (let i = 0; i < c.nLayers; i++) {
+      const prefix = `layers.${i}`;
+      const block: BlockParams = {
+        attnNorm: p.create(`${prefix}.attn_norm`, [D], ones),
+        attention: {
+          wQ: p.create(`${prefix}.attn.w_q`, [D, D], normal),
+          wK: p.create(`${prefix}.attn.w_k`, [D, D], normal),
+          wV: p.create(`${prefix}.attn.w_v`, [D, D], normal),
+          wO: p.create(`${prefix}.attn.w_o`, [D, D], normal),
+        },
+        ffnNorm: p.create(`${prefix}.ffn_norm`, [D], ones),
+        moe: null,
+        ffn: null,
+      };
+      if (isMoeBlock(c, i) && c.moe) {
+        const moe = c.moe;
+        const kinds = expertKindsFromCounts(expertCountsOfLayer(moe, moeIndex));
+        const E = kinds.length;
+        const hasResidual = moe.gatingResidual && moeIndex > 0;
+        const experts = kinds.map((kind, e) => {
+          const ep = `${prefix}.moe.experts.${e}`;
+          if (kind === 'ffn') return ffn(ep, moe.ffnHidden);
+          if (kind === 'constant') {
+            return { wC: p.create(`${ep}.w_c`, [D, 2], normal), v: p.create(`${ep}.v`, [D], normal) } satisfies ConstantExpertParams;
+          }
+          return null;
+        });
+        block.moe = {
+          moeIndex,
+          params: {
+            router: {
+              wR: p.create(`${prefix}.moe.router.w_r`, [D, E], normal),
+              wG: hasResidual ? p.create(`${prefix}.moe.router.w_g`, [E, E], { kind: 'normal', std: moe.gatingResidualInitStd }) : null,
+            },
+            experts,
+          },
+          settings: { kinds, topK: moe.topK, gating: moe.gating, tau: moe.tau, capacityFactor: moe.capacityFactor },
+        };
+        moeIndex++;
+      } else {
+        block.ffn = ffn(`${prefix}.ffn`, c.denseFfnHidden);
+      }
+      this.blocks.push(block);
+    }
+    this.finalNorm = p.create('norm', [D], ones);
+    this.lmHead = c.tieEmbeddings ? null : p.create('lm_head', [D, c.vocabSize], normal);
+  }
+
+  /** Expert kinds of each MoE++ layer, in order. */
+  moeLayerKinds(): ExpertKind[][] {
+    return this.blocks.flatMap((b) => (b.moe ? [[...b.moe.settings.kinds]] : []));
+  }
+
+  /**
+   * Runs the model on token ids (B, T). Call inside `tf.tidy` (or `lossAndGradients`).
+   *
+   * @example
+   * const out = tf.tidy(() => model.forward(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32')));
+   */
+  forward(inputIds: tf.Tensor2D, targets?: tf.Tensor2D, options: { routingStats?: boolean } = {}): LMOutput {
+    const c = this.config;
+    const [batch, seqLen] = inputIds.shape;
+    if (seqLen > c.maxSeqLen) throw new Error(`sequence length ${seqLen} exceeds maxSeqLen ${c.maxSeqLen}; raise maxSeqLen or shorten the input`);
+    const ids = inputIds.dataSync() as Int32Array; // sync read: dispatch (embedding rows are gathered on the host)
+    for (let i = 0; i < ids.length; i++) {
+      if (ids[i] < 0 || ids[i] >= c.vocabSize || !Number.isInteger(ids[i])) throw new Error(`token id ${ids[i]} at position ${i} is outside the vocabulary [0, ${c.vocabSize})`);
+    }
+    const { cos, sin, mask } = this.positionTables(seqLen);
+    const attentionShape = { batch, seqLen, nHeads: c.nHeads, cos, sin, causalMask: mask };
+
+    let h = gatherRows(this.embedding as tf.Tensor2D, Int32Array.from(ids)); // (N, D)
+    let previousLogits: tf.Tensor2D | null = null;
+    const balanceLosses: tf.Scalar[] = [];
+    const zLosses: tf.Scalar[] = [];
+    const routing: LayerRoutingStats[] = [];
+
+    this.blocks.forEach((block, i) => {
+      h = tf.add(h, attentionForward(rmsNorm(h, block.attnNorm, c.normEps), block.attention, attentionShape));
+      const x = rmsNorm(h, block.ffnNorm, c.normEps); // (N, D) the input every expert sees
+      if (block.moe === null) {
+        h = tf.add(h, ffnForward(x, block.ffn as FfnParams));
+        return; // the routing residual passes over dense blocks unchanged
+      }
+      const { moeIndex, params, settings } = block.moe;
+      const out = moeLayerForward(x, params, previousLogits, settings);
+      h = tf.add(h, out.output);
+      previousLogits = out.routerLogits;
+      balanceLosses.push(heterogeneousBalanceLoss(out.routerProbs, out.plan, settings.kinds, settings.tau));
+      zLosses.push(routerZLoss(out.routerLogits));
+      if (options.routingStats !== false) {
+        routing.push(
+          computeRoutingStats({
+            layer: moeIndex, block: i, kinds: settings.kinds, plan: out.plan, tau: settings.tau,
+            hostLogits: out.hostLogits, hostProbs: out.routerProbs.dataSync() as Float32Array, // sync read: statistics
+          }),
+        );
+      }
+    });
+
+    const final = rmsNorm(h, this.finalNorm, c.normEps); // (N, D)
+    const head = this.lmHead ?? tf.transpose(this.embedding); // (D, V)
+    const logits = tf.matMul(final, head) as tf.Tensor2D; // (N, V)
+    const auxLoss = (balanceLosses.length ? tf.div(tf.addN(balanceLosses), balanceLosses.length) : tf.scalar(0)) as tf.Scalar;
+    const zLoss = (zLosses.length ? tf.div(tf.addN(zLosses), zLosses.length) : tf.scalar(0)) as tf.Scalar;
+    if (!targets) return { logits, ce: null, auxLoss, zLoss, loss: null, routing };
+
+    const ce = crossEntropy(logits, targets, c.vocabSize);
+    const loss = tf.addN([ce, tf.mul(auxLoss, c.routerAuxLossCoef), tf.mul(zLoss, c.routerZLossCoef)]) as tf.Scalar;
+    return { logits, ce, auxLoss, zLoss, loss, routing };
+  }
+
+  /**
+   * One backward pass: the loss and the gradient of every parameter.
+   *
+   * @example
+   * const r = model.lossAndGradients(inputs, targets);
+   * console.log(r.loss); r.grads.forEach((g) => g.dispose());
+   */
+  lossAndGradients(inputIds: tf.Tensor2D, targets: tf.Tensor2D): LossAndGradients {
+    let kept: { ce: tf.Scalar; auxLoss: tf.Scalar; zLoss: tf.Scalar } | null = null;
+    let routing: LayerRoutingStats[] = [];
+    const variables = [...this.parameters.variables.values()];
+    const { value, grads } = tf.variableGrads(() => {
+      const out = this.forward(inputIds, targets);
+      kept = { ce: tf.keep(out.ce as tf.Scalar), auxLoss: tf.keep(out.auxLoss), zLoss: tf.keep(out.zLoss) };
+      routing = out.routing;
+      return out.loss as tf.Scalar;
+    }, variables);
+    const terms = kept as unknown as { ce: tf.Scalar; auxLoss: tf.Scalar; zLoss: tf.Scalar };
+    const byVariable = new Map<string, string>();
+    for (const [name, v] of this.parameters.variables) byVariable.set(v.name, name);
+    const named = new Map<string, tf.Tensor>();
+    for (const [variableName, g] of Object.entries(grads)) named.set(byVariable.get(variableName) as string, g);
+    const result: LossAndGradients = {
+      loss: value.dataSync()[0],
+      ce: terms.ce.dataSync()[0],
+      auxLoss: terms.auxLoss.dataSync()[0],
+      zLoss: terms.zLoss.dataSync()[0],
+      grads: named,
+      routing,
+    };
+    tf.dispose([value, terms.ce, terms.auxLoss, terms.zLoss]);
+    return result;
+  }
+
+  /** Frees every parameter and cached table. */
+  dispose(): void {
+    this.parameters.dispose();
+    for (const t of this.tables.values()) tf.dispose([t.cos, t.sin, t.mask]);
+    this.tables.clear();
+  }
+
+  private positionTables(seqLen: number): RopeTables & { mask: tf.Tensor2D } {
+    let t = this.tables.get(seqLen);
+    if (!t) {
+      t = tf.tidy(() => {
+        const r = ropeTables(seqLen, this.config.dModel / this.config.nHeads, this.config.ropeTheta);
+        return { cos: tf.keep(r.cos), sin: tf.keep(r.sin), mask: tf.keep(causalMask(seqLen)) };
+      });
+      this.tables.set(seqLen, t);
+    }
+    return t;
+  }
+}
+
+/** Mean next-token cross-entropy; logits (N, V), targets (B, T) int32. */
+export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D, vocabSize: number): tf.Scalar {
+  const flat = tf.reshape(targets, [-1]) as tf.Tensor1D; // (N)
+  const oneHot = tf.oneHot(flat, vocabSize); // (N, V)
+  return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), oneHot), 1))) as tf.Scalar;
+}
