@@ -9,6 +9,8 @@
  * all tokens at O(D) each; their zero weights off the top-K make that exact.
  */
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradients; the layer must be trainable wherever it is used.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import type { ExpertKind } from './experts/expert-kinds.js';
 import { ffnForward, type FfnParams } from './experts/ffn-expert.js';
 import { constantExpertForward, type ConstantExpertParams } from './experts/constant-expert.js';

@@ -1,0 +1,79 @@
+/**
+ * Gradients against central finite differences, for every expert kind, the router (W_r, W_g) and
+ * the balance loss, on small shapes. float32 limits the agreement to about 1e-3 relative, so a
+ * wrong gradient (typically off by a factor or a sign) stands out clearly.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import { moeLayerForward } from './moe-layer.js';
+import { heterogeneousBalanceLoss, routerZLoss } from './losses.js';
+import type { GatingMode } from './config.js';
+import type { ExpertKind } from './experts/expert-kinds.js';
+import { TEST_BACKENDS, useBackend } from './testing/backends.js';
+import { randomLayer, randomMatrix } from './testing/random-layer.js';
+import seedrandom from 'seedrandom';
+
+const KINDS: ExpertKind[] = ['ffn', 'ffn', 'constant', 'copy', 'zero'];
+
+function checkGradients(gating: GatingMode, objective: 'output' | 'balance' | 'zloss'): void {
+  const layer = randomLayer({ seed: `grad-${gating}-${objective}`, kinds: KINDS, tokens: 12, dModel: 4, hidden: 6, topK: 2, gating, residual: true });
+  const probe = tf.tensor2d(randomMatrix(seedrandom('probe'), 12, 4)); // fixed random cotangent
+  const x = tf.tensor2d(layer.x);
+  const prev = tf.tensor2d(layer.previousLogits!);
+  const plans: string[] = [];
+  const loss = (): tf.Scalar =>
+    tf.tidy(() => {
+      const out = moeLayerForward(x, layer.params, prev, layer.settings);
+      plans.push(Array.from(out.plan.topKIndex).join(','));
+      if (objective === 'balance') return heterogeneousBalanceLoss(out.routerProbs, out.plan, layer.settings.kinds, 0.75);
+      if (objective === 'zloss') return routerZLoss(out.routerLogits);
+      return tf.sum(tf.mul(out.output, probe)) as tf.Scalar;
+    });
+
+  const { grads, value } = tf.variableGrads(loss, layer.variables);
+  value.dispose();
+  const basePlan = plans[0];
+  const rng = seedrandom('entries');
+  const eps = 5e-3;
+  const differentiable = layer.variables.filter((v) => grads[v.name] !== undefined);
+  // The router must always receive gradient; for the router losses nothing else does.
+  expect(differentiable).toContain(layer.params.router.wR);
+  expect(differentiable).toContain(layer.params.router.wG);
+  if (objective === 'output') expect(differentiable.length).toBe(layer.variables.length);
+  let checked = 0;
+  for (const v of differentiable) {
+    const g = grads[v.name].dataSync();
+    const values = v.dataSync().slice();
+    let found = 0;
+    for (let attempt = 0; attempt < 20 && found < 3; attempt++) {
+      const i = Math.floor(rng() * values.length);
+      plans.length = 0;
+      const at = (delta: number) => {
+        const shifted = values.slice();
+        shifted[i] += delta;
+        v.assign(tf.tensor(shifted, v.shape));
+        return loss().dataSync()[0];
+      };
+      const numeric = (at(eps) - at(-eps)) / (2 * eps);
+      v.assign(tf.tensor(values, v.shape));
+      // A perturbation that changes a routing decision crosses a discontinuity: try another entry.
+      if (plans.some((p) => p !== basePlan)) continue;
+      expect(Math.abs(numeric - g[i])).toBeLessThan(3e-4 + 5e-3 * Math.abs(numeric));
+      found++;
+      checked++;
+    }
+  }
+  expect(checked).toBe(differentiable.length * 3);
+  tf.dispose([probe, x, prev, ...Object.values(grads)]);
+  layer.dispose();
+}
+
+describe.each(TEST_BACKENDS)('gradients on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+  for (const gating of ['reference', 'paper', 'mixtral'] as GatingMode[]) {
+    it(`layer output, every parameter (FFN, constant, W_r, W_g), ${gating} gating`, () => checkGradients(gating, 'output'));
+  }
+  it('heterogeneous balance loss w.r.t. W_r and W_g', () => checkGradients('reference', 'balance'));
+  it('router z-loss w.r.t. W_r and W_g', () => checkGradients('reference', 'zloss'));
+});

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { moeLayerForward } from './moe-layer.js';
+import type { GatingMode } from './config.js';
+import type { ExpertKind } from './experts/expert-kinds.js';
+import { TEST_BACKENDS, useBackend } from './testing/backends.js';
+import { referenceMoeLayer } from './testing/reference-moe.js';
+import { maxAbsDiff, randomLayer } from './testing/random-layer.js';
+
+const MOEPP_KINDS: ExpertKind[] = ['ffn', 'ffn', 'ffn', 'ffn', 'constant', 'copy', 'zero', 'zero'];
+
+describe.each(TEST_BACKENDS)('MoE++ layer on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  describe('sparse dispatch equals the dense float64 reference', () => {
+    const cases: [GatingMode, number, number | null, boolean][] = [];
+    for (const gating of ['reference', 'paper', 'mixtral'] as GatingMode[])
+      for (const k of [1, 2, 3])
+        for (const capacity of [null, 0.6])
+          cases.push([gating, k, capacity, k === 2]);
+    it.each(cases)('gating %s, K=%i, capacity γ=%s, residual=%s', (gating, topK, capacityFactor, residual) => {
+      const layer = randomLayer({ seed: `${gating}${topK}${capacityFactor}`, kinds: MOEPP_KINDS, tokens: 40, dModel: 8, hidden: 12, topK, gating, capacityFactor, residual });
+      const ref = referenceMoeLayer(layer.reference, layer.x, layer.previousLogits);
+      tf.tidy(() => {
+        const prev = layer.previousLogits ? tf.tensor2d(layer.previousLogits) : null;
+        const out = moeLayerForward(tf.tensor2d(layer.x), layer.params, prev, layer.settings);
+        expect(maxAbsDiff(out.output, ref.output)).toBeLessThan(1e-5);
+        expect(maxAbsDiff(out.routingWeights, ref.weights)).toBeLessThan(1e-6);
+        expect(maxAbsDiff(out.routerProbs, ref.probs)).toBeLessThan(1e-6);
+        expect(Array.from(out.plan.topKIndex)).toEqual(ref.topK.flat());
+        expect(out.plan.droppedSlots).toBe(ref.dropped);
+        if (capacityFactor !== null) expect(ref.dropped).toBeGreaterThan(0); // the case exercises dropping
+      });
+      layer.dispose();
+    });
+  });
+
+  it('only FFN slots enter FFN matmuls: the FFN slot list holds exactly the kept FFN choices', () => {
+    const layer = randomLayer({ seed: 'slots', kinds: MOEPP_KINDS, tokens: 64, dModel: 8, hidden: 12, topK: 2, gating: 'reference' });
+    tf.tidy(() => {
+      const out = moeLayerForward(tf.tensor2d(layer.x), layer.params, null, layer.settings);
+      const ffnChoices = Array.from(out.plan.topKIndex).filter((e) => MOEPP_KINDS[e] === 'ffn').length;
+      expect(out.plan.ffnSlotToken.length).toBe(ffnChoices);
+      expect(ffnChoices).toBeLessThan(64 * 2); // some tokens went to ZC experts
+      for (let s = 0; s < out.plan.ffnSlotWeightIndex.length; s++) {
+        const e = out.plan.ffnSlotWeightIndex[s] % MOEPP_KINDS.length;
+        expect(MOEPP_KINDS[e]).toBe('ffn');
+      }
+    });
+    layer.dispose();
+  });
+
+  afterAll(() => undefined);
+});
