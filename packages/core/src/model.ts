@@ -51,7 +51,7 @@ export interface LossAndGradients {
   ce: number;
   auxLoss: number;
   zLoss: number;
-  /** Gradients by parameter name; the caller disposes them. */
+  /** Gradients of every parameter by name (zeros off the batch's path); the caller disposes them. */
   grads: Map<string, tf.Tensor>;
   routing: LayerRoutingStats[];
 }
@@ -215,10 +215,10 @@ export class MoeppLM {
       return out.loss as tf.Scalar;
     }, variables);
     const terms = kept as unknown as { ce: tf.Scalar; auxLoss: tf.Scalar; zLoss: tf.Scalar };
-    const byVariable = new Map<string, string>();
-    for (const [name, v] of this.parameters.variables) byVariable.set(v.name, name);
+    // A parameter off this batch's path (an FFN expert no token chose) gets an explicit zero
+    // gradient, so every step updates the same parameter list in the same order.
     const named = new Map<string, tf.Tensor>();
-    for (const [variableName, g] of Object.entries(grads)) named.set(byVariable.get(variableName) as string, g);
+    for (const [name, v] of this.parameters.variables) named.set(name, grads[v.name] ?? tf.zerosLike(v));
     const result: LossAndGradients = {
       loss: value.dataSync()[0],
       ce: terms.ce.dataSync()[0],
