@@ -1,5 +1,4 @@
 /** Public API of the data layer: corpora, splits, tokenizer, token streams and batchers. */
-export { writeFileAtomic } from './atomic-write.ts';
 export {
   RandomWindowBatcher,
   sequentialBatches,

@@ -1,0 +1,101 @@
+/**
+ * The three layer-level measures, each a closure that does one call and reads its result back to
+ * the host before returning (so the clock around it sees finished work):
+ *   expert_forward          dispatch, FFN and ZC experts, combine (router excluded) — paper §7
+ *   layer_forward           router + the above
+ *   layer_forward_backward  the layer's forward and the gradient of ⟨y, dy⟩ w.r.t. every
+ *                           parameter and x
+ * The backends used here (wasm, cpu, tensorflow) execute kernels eagerly and synchronously, so
+ * reading dx and dW_r back marks the whole backward as done; parameter gradients stay on the
+ * backend, as a training step keeps them.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { combineExperts, moeLayerForward } from '@moepp/core';
+import type { Measure } from './bench-options.ts';
+import type { BenchLayer, RoutingCase } from './layer-fixture.ts';
+
+export type LayerMeasure = Exclude<Measure, 'train_step'>;
+
+/** Host results of one call, for the equivalence check against the PyTorch peer. */
+export interface LayerResults {
+  output?: Float32Array;
+  dx?: Float32Array;
+  grads?: Map<string, Float32Array>;
+}
+
+/**
+ * One call of `measure` on `layer` with `c`'s inputs.
+ *
+ * @example
+ * const run = layerCall('expert_forward', pair.moepp, c); run(); // times one expert forward
+ */
+export function layerCall(measure: LayerMeasure, layer: BenchLayer, c: RoutingCase): () => void {
+  if (measure === 'expert_forward') {
+    return () => {
+      const y = tf.tidy(() => combineExperts(c.x as tf.Tensor2D, c.routing, layer.params, layer.kinds));
+      y.dataSync();
+      y.dispose();
+    };
+  }
+  if (measure === 'layer_forward') {
+    return () => {
+      const y = tf.tidy(() => moeLayerForward(c.x as tf.Tensor2D, layer.params, c.previousLogits, layer.settings).output);
+      y.dataSync();
+      y.dispose();
+    };
+  }
+  return () => {
+    const { dx, dWr, rest } = forwardBackward(layer, c);
+    dx.dataSync();
+    dWr.dataSync();
+    tf.dispose([dx, dWr, ...rest]);
+  };
+}
+
+function forwardBackward(layer: BenchLayer, c: RoutingCase): { dx: tf.Tensor; dWr: tf.Tensor; rest: tf.Tensor[]; grads: Record<string, tf.Tensor> } {
+  const { value, grads } = tf.variableGrads(
+    () => tf.sum(tf.mul(moeLayerForward(c.x as tf.Tensor2D, layer.params, c.previousLogits, layer.settings).output, c.dy)) as tf.Scalar,
+    [c.x, ...layer.variables],
+  );
+  value.dispose();
+  const dx = grads[c.x.name];
+  const dWr = grads[layer.params.router.wR.name];
+  const rest = Object.entries(grads).filter(([n]) => n !== c.x.name && n !== layer.params.router.wR.name).map(([, g]) => g);
+  return { dx, dWr, rest, grads };
+}
+
+/** One untimed call that keeps its results on the host (for the peer's equivalence check). */
+export function layerResults(measure: LayerMeasure, layer: BenchLayer, c: RoutingCase, names: Map<string, tf.Variable>): LayerResults {
+  if (measure === 'expert_forward') {
+    const y = tf.tidy(() => combineExperts(c.x as tf.Tensor2D, c.routing, layer.params, layer.kinds));
+    const output = y.dataSync() as Float32Array;
+    y.dispose();
+    return { output: Float32Array.from(output) };
+  }
+  if (measure === 'layer_forward') {
+    const y = tf.tidy(() => moeLayerForward(c.x as tf.Tensor2D, layer.params, c.previousLogits, layer.settings).output);
+    const output = Float32Array.from(y.dataSync() as Float32Array);
+    y.dispose();
+    return { output };
+  }
+  const { grads } = forwardBackward(layer, c);
+  const out = new Map<string, Float32Array>();
+  for (const [name, v] of names) {
+    const g = grads[v.name];
+    if (g) out.set(name, Float32Array.from(g.dataSync() as Float32Array));
+  }
+  const dx = Float32Array.from(grads[c.x.name].dataSync() as Float32Array);
+  tf.dispose(Object.values(grads));
+  return { dx, grads: out };
+}
+
+/**
+ * Extra tensor bytes a call holds at its peak over what was allocated before it (the layer's
+ * parameters and inputs are already there): the engine's byte count after each kernel, maximum.
+ */
+export async function transientPeakBytes(run: () => void): Promise<number> {
+  const before = tf.memory().numBytes;
+  const info = await tf.profile(run);
+  const peak = info.kernels.length ? info.peakBytes : before;
+  return Math.max(0, peak - before);
+}

@@ -1,0 +1,104 @@
+/**
+ * `pnpm ablate [study]` — runs an ablation study end to end (default: experiments/default.yaml).
+ *
+ *   pnpm ablate                                  the default study: MoE vs MoE++ at τ = 0.75, 3 seeds
+ *   pnpm ablate experiments/tau-sweep.yaml       any study
+ *   pnpm ablate tau-sweep --list                 its runs, by index, with their status
+ *   pnpm ablate tau-sweep --index 3              only run 3 (split a study across processes)
+ *   pnpm ablate tau-sweep --base smoke           the same grid on the smoke preset
+ *   pnpm ablate --set training.steps=300         type-checked overrides (repeatable)
+ *   pnpm ablate --force                          rerun finished runs (old folders are moved aside)
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import cliProgress from 'cli-progress';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { loadStudy, planStudy, StudyConfigError, type PlannedRun } from '../studies/study-config.js';
+import { runStatus, runStudy, summaryTable } from '../studies/run-study.js';
+import { selectBackend } from '../backend/select-backend.js';
+import { invocationDir, repoRoot } from '../util/repo-root.js';
+import { writeStudyReport } from '../studies/write-report.js';
+
+const root = repoRoot();
+
+function resolveStudyFile(arg: string | undefined): string {
+  if (!arg) return join(root, 'experiments', 'default.yaml');
+  const candidates = [isAbsolute(arg) ? arg : resolve(invocationDir(), arg), join(root, 'experiments', arg), join(root, 'experiments', `${arg}.yaml`)];
+  return candidates.find((c) => existsSync(c) && c.endsWith('.yaml')) ?? candidates[0];
+}
+
+function parseIndex(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a run index ≥ 0 (see --list)');
+  return n;
+}
+
+const program = new Command()
+  .name('pnpm ablate')
+  .description('Run a MoE/MoE++ ablation study: train every configuration × seed, write run folders, print a summary table.')
+  .argument('[study]', 'study YAML file or name under experiments/ (default: experiments/default.yaml)')
+  .option('--list', 'list the runs of the study with their index and status, then exit')
+  .option('--index <i>', 'run only the run with this index', parseIndex)
+  .option('--force', 'rerun finished runs into fresh folders (previous folders are moved to results/<study>/.replaced/)')
+  .option('--set <key=value>', 'override a config value, e.g. training.steps=300 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--base <preset>', 'use another preset from experiments/presets/ (e.g. smoke) instead of the study\'s base')
+  .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu (default: MOEPP_BACKEND or auto)')
+  .option('--results <dir>', 'results folder', join(root, 'results'))
+  .option('--no-report', 'skip writing the report (tables and figures) after the runs')
+  .showHelpAfterError();
+
+async function main(): Promise<void> {
+  program.parse();
+  const opts = program.opts<{ list?: boolean; index?: number; force?: boolean; set: string[]; base?: string; backend?: string; results: string; report: boolean }>();
+  const studyFile = resolveStudyFile(program.args[0]);
+  const study = loadStudy(studyFile);
+  if (opts.base) study.base = opts.base;
+  const plan = planStudy(study, opts.set);
+  const resultsDir = isAbsolute(opts.results) ? opts.results : resolve(invocationDir(), opts.results);
+
+  if (opts.list) {
+    console.log(`study ${study.name} (${studyFile}): ${plan.length} runs, results in ${join(resultsDir, study.name)}`);
+    for (const run of plan) console.log(`  ${String(run.index).padStart(3)}  ${run.runId.padEnd(40)} ${runStatus(resultsDir, study.name, run)}`);
+    return;
+  }
+  if (opts.index !== undefined && opts.index >= plan.length) {
+    throw new StudyConfigError(`--index ${opts.index}: the study has ${plan.length} runs (0–${plan.length - 1}); see --list`);
+  }
+  const runs = opts.index === undefined ? plan : [plan[opts.index]];
+
+  const backend = await selectBackend({ requested: opts.backend });
+  console.log(`backend: ${backend.description}`);
+  console.log(`study ${study.name}: ${runs.length} of ${plan.length} runs → ${join(resultsDir, study.name)}`);
+
+  const started = Date.now();
+  const bar = process.stdout.isTTY ? new cliProgress.SingleBar({ format: '  {run} |{bar}| step {value}/{total} · loss {loss} · {tps} tok/s · ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  const results = await runStudy({
+    study, plan, runs, resultsDir, repoRoot: root, backend, force: opts.force === true,
+    command: ['pnpm ablate', ...process.argv.slice(2)].join(' '),
+    log: (line) => console.log(line),
+    onStep: (run: PlannedRun) => (p) => {
+      if (bar) {
+        if (p.step === p.resumedFrom + 1) bar.start(p.steps, p.resumedFrom, { run: run.runId, loss: '-', tps: '-' });
+        bar.update(p.step, { loss: p.loss.toFixed(3), tps: p.tokensPerSecond.toFixed(0) });
+        if (p.step === p.steps) bar.stop();
+      } else if (p.step % Math.max(1, Math.floor(p.steps / 10)) === 0 || p.step === p.steps) {
+        console.log(`  ${run.runId} step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} ${p.tokensPerSecond.toFixed(0)} tok/s`);
+      }
+    },
+  });
+  console.log(`\n${study.name}: ${results.length} runs in ${((Date.now() - started) / 60000).toFixed(1)} min (backend ${backend.backend}, ${backend.threads} thread(s))`);
+  console.log(summaryTable(results));
+  console.log(`\nrun folders: ${join(resultsDir, study.name)}/<run-id>/ (config.json, metrics.csv, eval.csv, routing.json, summary.json, checkpoint/)`);
+  if (opts.report) {
+    const written = await writeStudyReport(resultsDir, study.name);
+    for (const line of written) console.log(line);
+  }
+}
+
+main().catch((e: unknown) => {
+  const err = e as Error;
+  const expected = ['StudyConfigError', 'BackendError', 'NonFiniteLossError', 'ConfigError', 'SafetensorsError'].includes(err.name);
+  console.error(`\nerror: ${err.message}`);
+  if (!expected) console.error(err.stack);
+  process.exit(expected ? 2 : 1);
+});

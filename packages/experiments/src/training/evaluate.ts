@@ -1,0 +1,129 @@
+/**
+ * Held-out evaluation: loss, perplexity and next-token top-1 accuracy over a prefix of a split's
+ * non-overlapping windows, and optionally routing statistics aggregated over those tokens — per
+ * layer (expert load, FFN experts per token, ZC share per kind, logit moments) and per POS class
+ * and piece kind of the *input* token (the token whose routing it is).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayerRoutingStats, MoeppLM } from '@moepp/core';
+import { PIECE_KINDS, POS_CLASSES, sequentialBatches, type TokenStream } from '../data/index.js';
+
+export interface EvalResult {
+  loss: number;
+  perplexity: number;
+  accuracy: number;
+  tokens: number;
+  tokensPerSecond: number;
+}
+
+export interface AggregatedLayerRouting {
+  layer: number;
+  block: number;
+  tokensPerExpert: number[];
+  ffnExpertsPerToken: number;
+  slotShare: Record<string, number>;
+  droppedSlots: number;
+  routerLogitMean: number;
+  routerLogitStd: number;
+  routingScoreVariance: number;
+  balanceLossNormalised: number;
+}
+
+export interface HeldOutRouting {
+  formatVersion: 1;
+  expertKinds: string[][];
+  layers: AggregatedLayerRouting[];
+  byPos: Record<string, { tokens: number; ffnExpertsPerToken: number }>;
+  byPiece: Record<string, { tokens: number; ffnExpertsPerToken: number }>;
+}
+
+export function evaluate(
+  model: MoeppLM,
+  stream: TokenStream,
+  options: { batchSize: number; seqLen: number; maxWindows: number; routing?: boolean },
+): { result: EvalResult; routing: HeldOutRouting | null } {
+  let lossSum = 0;
+  let correct = 0;
+  let tokens = 0;
+  const layerStats: LayerRoutingStats[][] = [];
+  const posSum = new Float64Array(POS_CLASSES.length);
+  const posCount = new Float64Array(POS_CLASSES.length);
+  const pieceSum = new Float64Array(PIECE_KINDS.length);
+  const pieceCount = new Float64Array(PIECE_KINDS.length);
+  const started = performance.now();
+
+  for (const batch of sequentialBatches(stream, { batchSize: options.batchSize, seqLen: options.seqLen, maxWindows: options.maxWindows })) {
+    const n = batch.batchSize * batch.seqLen;
+    let out: { ce: number; predicted: Int32Array; routing: LayerRoutingStats[] } | undefined;
+    tf.tidy(() => {
+      const inputs = tf.tensor2d(batch.inputs, [batch.batchSize, batch.seqLen], 'int32');
+      const targets = tf.tensor2d(batch.targets, [batch.batchSize, batch.seqLen], 'int32');
+      const o = model.forward(inputs, targets, { routingStats: options.routing === true });
+      const predicted = tf.argMax(o.logits, 1).dataSync() as Int32Array; // sync read: metrics
+      out = { ce: (o.ce as tf.Scalar).dataSync()[0], predicted, routing: o.routing };
+    });
+    if (!out) throw new Error('unreachable: evaluation produced no output');
+    lossSum += out.ce * n;
+    tokens += n;
+    for (let i = 0; i < n; i++) if (out.predicted[i] === batch.targets[i]) correct++;
+    if (options.routing && out.routing.length > 0) {
+      layerStats.push(out.routing);
+      // FFN experts per input token, averaged over MoE++ layers, by the input token's labels.
+      for (let r = 0; r < batch.batchSize; r++) {
+        for (let t = 0; t < batch.seqLen; t++) {
+          const i = r * batch.seqLen + t;
+          const ffn = out.routing.reduce((s, l) => s + l.ffnExpertsPerToken[i], 0) / out.routing.length;
+          const pos = stream.pos[batch.starts[r] + t];
+          const piece = stream.piece[batch.starts[r] + t];
+          posSum[pos] += ffn;
+          posCount[pos]++;
+          pieceSum[piece] += ffn;
+          pieceCount[piece]++;
+        }
+      }
+    }
+  }
+  if (tokens === 0) throw new Error(`the evaluation split has fewer than ${options.seqLen + 1} tokens; use a larger corpus or a shorter training.seqLen`);
+  const seconds = (performance.now() - started) / 1000;
+  const loss = lossSum / tokens;
+  const result = { loss, perplexity: Math.exp(loss), accuracy: correct / tokens, tokens, tokensPerSecond: tokens / seconds };
+  if (!options.routing || layerStats.length === 0) return { result, routing: null };
+
+  const byLabel = (names: readonly string[], sum: Float64Array, count: Float64Array) =>
+    Object.fromEntries(names.map((name, i) => [name, { tokens: count[i], ffnExpertsPerToken: count[i] ? sum[i] / count[i] : 0 }]));
+  return {
+    result,
+    routing: {
+      formatVersion: 1,
+      expertKinds: model.moeLayerKinds(),
+      layers: aggregateLayers(layerStats),
+      byPos: byLabel(POS_CLASSES, posSum, posCount),
+      byPiece: byLabel(PIECE_KINDS, pieceSum, pieceCount),
+    },
+  };
+}
+
+/** Token-weighted means of per-batch statistics (sums for counts). */
+function aggregateLayers(batches: LayerRoutingStats[][]): AggregatedLayerRouting[] {
+  return batches[0].map((first, l) => {
+    const all = batches.map((b) => b[l]);
+    const weights = all.map((s) => s.ffnExpertsPerToken.length);
+    const total = weights.reduce((a, b) => a + b, 0);
+    const mean = (f: (s: LayerRoutingStats) => number) => all.reduce((acc, s, i) => acc + f(s) * weights[i], 0) / total;
+    const meanSquare = mean((s) => s.routerLogitStd ** 2 + s.routerLogitMean ** 2);
+    const logitMean = mean((s) => s.routerLogitMean);
+    const kinds = Object.keys(first.slotShare);
+    return {
+      layer: first.layer,
+      block: first.block,
+      tokensPerExpert: Array.from(first.tokensPerExpert, (_, e) => all.reduce((acc, s) => acc + s.tokensPerExpert[e], 0)),
+      ffnExpertsPerToken: mean((s) => s.ffnExpertsPerTokenMean),
+      slotShare: Object.fromEntries(kinds.map((k) => [k, mean((s) => s.slotShare[k as keyof typeof s.slotShare])])),
+      droppedSlots: all.reduce((acc, s) => acc + s.droppedSlots, 0),
+      routerLogitMean: logitMean,
+      routerLogitStd: Math.sqrt(Math.max(0, meanSquare - logitMean ** 2)),
+      routingScoreVariance: mean((s) => s.routingScoreVariance),
+      balanceLossNormalised: mean((s) => s.balanceLossNormalised),
+    };
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * The trainer end to end on the smoke preset (tiny model, a tenth of Brown): a run completes with
+ * every file of docs/run-folder.md; an interrupted run resumes to the same final metrics as an
+ * uninterrupted one; the same seed gives the same run; a diverging run stops with a clear error
+ * and keeps its last good checkpoint.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadStudy, planStudy, type PlannedRun } from '../studies/study-config.js';
+import { prepareRunData } from '../runs/prepare-run-data.js';
+import { RunFolder } from '../runs/run-folder.js';
+import { NonFiniteLossError, RunInterrupted, trainRun, type RunSummary } from './trainer.js';
+import { repoRoot } from '../util/repo-root.js';
+import type { PreparedData } from '../data/index.js';
+
+const root = repoRoot();
+const backend = { backend: 'wasm', threads: 1 };
+let runs: PlannedRun[];
+let data: PreparedData;
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'moepp-run-'));
+}
+
+/** The CSV without its timing column, which legitimately differs between runs. */
+function csvWithoutTiming(file: string): string[] {
+  const [header, ...rows] = readFileSync(file, 'utf8').trim().split('\n');
+  const drop = header.split(',').indexOf('tokens_per_s');
+  return [header, ...rows].map((line) => line.split(',').filter((_, i) => i !== drop).join(','));
+}
+
+describe('trainer on the smoke preset (wasm)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    runs = planStudy(loadStudy(join(root, 'experiments', 'smoke.yaml')));
+    data = await prepareRunData(runs[1].config.data, root);
+  });
+
+  it('a run writes every file of the run-folder format and is complete', async () => {
+    const folder = new RunFolder(join(scratch(), runs[1].runId));
+    const summary = await trainRun({ folder, config: runs[1].config, data, backend });
+    for (const f of ['config.json', 'environment.json', 'metrics.csv', 'eval.csv', 'routing.json', 'summary.json', 'checkpoint/model.safetensors', 'checkpoint/optimizer.safetensors', 'checkpoint/state.json']) {
+      expect(existsSync(folder.path(f)), f).toBe(true);
+    }
+    expect(folder.isComplete()).toBe(true);
+    expect(summary.steps).toBe(6);
+    expect(summary.val.perplexity).toBeCloseTo(Math.exp(summary.val.loss), 6);
+    expect(summary.params.ffnExpertsPerToken).toBeGreaterThan(0);
+    expect(summary.params.ffnExpertsPerToken).toBeLessThanOrEqual(2);
+    const metrics = readFileSync(folder.path('metrics.csv'), 'utf8').trim().split('\n');
+    expect(metrics[0].split(',')).toEqual(expect.arrayContaining(['step', 'loss', 'aux_loss', 'lr', 'grad_norm', 'tokens_per_s', 'ffn_per_token_l0', 'ffn_per_token_l1']));
+    expect(metrics).toHaveLength(7);
+    const routing = folder.readJson<{ layers: unknown[]; byPos: Record<string, { tokens: number }>; byPiece: Record<string, { tokens: number }> }>('routing.json');
+    expect(routing.layers).toHaveLength(2);
+    expect(routing.byPos.noun.tokens).toBeGreaterThan(0);
+    expect(routing.byPiece.fragment.tokens).toBeGreaterThan(0);
+    const env = folder.readJson<{ backend: string; packages: Record<string, string> }>('environment.json');
+    expect(env.backend).toBe('wasm');
+    expect(env.packages['@tensorflow/tfjs-core']).toBe('4.22.0');
+  });
+
+  it('an interrupted run resumes to exactly the final metrics of an uninterrupted one', async () => {
+    const dir = scratch();
+    const whole = new RunFolder(join(dir, 'whole'));
+    const reference = await trainRun({ folder: whole, config: runs[0].config, data, backend });
+
+    const interrupted = new RunFolder(join(dir, 'interrupted'));
+    await expect(trainRun({ folder: interrupted, config: runs[0].config, data, backend, stopAfterSteps: 4 })).rejects.toBeInstanceOf(RunInterrupted);
+    expect(interrupted.isComplete()).toBe(false);
+    // Simulate a kill between the two renames of a checkpoint swap: only checkpoint-prev/ remains.
+    renameSync(interrupted.path('checkpoint'), interrupted.path('checkpoint-prev'));
+    const resumed = await trainRun({ folder: interrupted, config: runs[0].config, data, backend });
+
+    const strip = (s: RunSummary) => ({ val: s.val, test: s.test, loss: s.train.finalLoss, params: s.params, tokens: s.tokens });
+    expect(strip(resumed)).toEqual(strip(reference));
+    expect(csvWithoutTiming(interrupted.path('metrics.csv'))).toEqual(csvWithoutTiming(whole.path('metrics.csv')));
+    expect(csvWithoutTiming(interrupted.path('eval.csv'))).toEqual(csvWithoutTiming(whole.path('eval.csv')));
+  });
+
+  it('the same seed gives the same run; another seed does not', async () => {
+    const dir = scratch();
+    const a = await trainRun({ folder: new RunFolder(join(dir, 'a')), config: runs[1].config, data, backend });
+    const b = await trainRun({ folder: new RunFolder(join(dir, 'b')), config: runs[1].config, data, backend });
+    const c = await trainRun({ folder: new RunFolder(join(dir, 'c')), config: { ...runs[1].config, seed: 2 }, data, backend });
+    expect(b.val).toEqual(a.val);
+    expect(c.val).not.toEqual(a.val);
+  });
+
+  it('refuses to continue a folder that holds another config', async () => {
+    const folder = new RunFolder(join(scratch(), 'x'));
+    await expect(trainRun({ folder, config: runs[0].config, data, backend, stopAfterSteps: 1 })).rejects.toBeInstanceOf(RunInterrupted);
+    await expect(trainRun({ folder, config: runs[1].config, data, backend })).rejects.toThrow(/different config.*--force/);
+  });
+
+  it('a diverging run stops at the step with a clear error and keeps its last good checkpoint', async () => {
+    const folder = new RunFolder(join(scratch(), 'diverge'));
+    const config = structuredClone(runs[1].config);
+    config.training.lr = 1e30;
+    config.training.warmupSteps = 0;
+    config.training.clip = 1e30;
+    config.training.checkpointEvery = 1;
+    const error = await trainRun({ folder, config, data, backend }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonFiniteLossError);
+    expect((error as Error).message).toMatch(/training diverged at step \d+: the (loss|gradient norm) is not finite.*checkpoint \(step \d+\) is kept/);
+    expect(folder.isComplete()).toBe(false);
+    expect(folder.checkpointDir()).not.toBeNull();
+  });
+});

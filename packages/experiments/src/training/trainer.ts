@@ -1,0 +1,221 @@
+/**
+ * One training run, start to finish or resumed: AdamW with warm-up + cosine decay, gradient
+ * accumulation and clipping, periodic validation, checkpoints, final validation/test evaluation
+ * with held-out routing statistics, then `summary.json`.
+ *
+ * Resume is exact: a checkpoint holds the weights, AdamW moments, the batcher's RNG state and the
+ * step, so an interrupted run started again ends with the same final metrics as an uninterrupted
+ * one with the same seed (a test interrupts and compares).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  countParameters, decodeSafetensors, encodeSafetensors, forwardFlopsPerToken, loadModelWeights, MoeppLM, saveModelWeights,
+} from '@moepp/core';
+import { RandomWindowBatcher, type RandomBatcherState } from '../data/index.js';
+import type { PreparedData } from '../data/index.js';
+import type { RunConfig } from '../studies/run-config.js';
+import type { RunFolder } from '../runs/run-folder.js';
+import { describeEnvironment } from '../runs/environment.js';
+import { AdamW } from './adamw.js';
+import { learningRate } from './lr-schedule.js';
+import { clipGradientsByGlobalNorm } from './gradient-clipping.js';
+import { evaluate } from './evaluate.js';
+
+export class NonFiniteLossError extends Error {
+  constructor(readonly step: number, what: string, checkpointStep: number | null) {
+    super(
+      `training diverged at step ${step}: ${what} is not finite. The last good checkpoint (step ${checkpointStep ?? 'none'}) is kept; ` +
+        'lower training.lr, raise training.warmupSteps or tighten training.clip, then rerun with --force.',
+    );
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** Thrown by the `stopAfterSteps` test hook to simulate an interruption. */
+export class RunInterrupted extends Error {}
+
+export interface RunSummary {
+  formatVersion: 1;
+  study: string;
+  runId: string;
+  configName: string;
+  seed: number;
+  status: 'complete';
+  params: { total: number; activePerToken: number; ffnExpertsPerToken: number };
+  flopsPerToken: number;
+  steps: number;
+  tokens: number;
+  wallSeconds: number;
+  train: { tokensPerSecond: number; finalLoss: number };
+  val: { loss: number; perplexity: number; accuracy: number };
+  test: { loss: number; perplexity: number; accuracy: number };
+  eval: { tokensPerSecond: number };
+  backend: string;
+  threads: number;
+}
+
+export interface TrainRunOptions {
+  folder: RunFolder;
+  config: RunConfig;
+  data: PreparedData;
+  backend: { backend: string; threads: number };
+  /** Called after every optimizer step (progress bars, logs). */
+  onStep?: (p: { step: number; steps: number; loss: number; tokensPerSecond: number; resumedFrom: number }) => void;
+  /** Test hook: throw `RunInterrupted` after this many steps of this process. */
+  stopAfterSteps?: number;
+}
+
+interface CheckpointState {
+  step: number;
+  tokens: number;
+  trainSeconds: number;
+  lastLoss: number;
+  batcher: RandomBatcherState;
+}
+
+const METRIC_COLUMNS = ['step', 'tokens', 'loss', 'ce', 'aux_loss', 'z_loss', 'lr', 'grad_norm', 'tokens_per_s', 'ffn_per_token'];
+const EVAL_COLUMNS = ['step', 'split', 'loss', 'perplexity', 'accuracy', 'tokens_per_s'];
+
+export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
+  const { folder, config, data } = options;
+  const t = config.training;
+  const started = performance.now();
+  folder.ensure();
+  if (folder.hasStarted()) {
+    const saved = folder.readJson<RunConfig>('config.json');
+    if (JSON.stringify(saved) !== JSON.stringify(config)) {
+      throw new Error(`${folder.dir} holds a run with a different config (was the study edited?); rerun with --force to start it afresh (the old folder is kept aside), or restore the study file`);
+    }
+  } else {
+    folder.writeJson('config.json', config);
+  }
+  folder.writeJson('environment.json', describeEnvironment(options.backend, config.seed));
+
+  const model = new MoeppLM(config.model, config.seed);
+  const optimizer = new AdamW({ beta1: t.beta1, beta2: t.beta2, epsilon: 1e-8, weightDecay: t.weightDecay });
+  const shape = { batchSize: t.batchSize, seqLen: t.seqLen };
+  let batcher = new RandomWindowBatcher(data.train, { ...shape, seed: `data:${config.seed}` });
+  let state: CheckpointState = { step: 0, tokens: 0, trainSeconds: 0, lastLoss: NaN, batcher: batcher.state() };
+
+  const checkpoint = folder.checkpointDir();
+  if (checkpoint) {
+    state = JSON.parse(readFileSync(join(checkpoint, 'state.json'), 'utf8')) as CheckpointState;
+    loadModelWeights(model, readFileSync(join(checkpoint, 'model.safetensors')));
+    optimizer.loadState(decodeSafetensors(readFileSync(join(checkpoint, 'optimizer.safetensors'))).tensors, state.step);
+    batcher = RandomWindowBatcher.fromState(data.train, state.batcher);
+  }
+  // Rows logged after the checkpoint are logged again as the run repeats those steps; final
+  // evaluation rows (at step = steps) are rewritten by the final evaluation.
+  folder.truncateCsv('metrics.csv', state.step === t.steps ? t.steps : state.step);
+  folder.truncateCsv('eval.csv', state.step === t.steps ? t.steps - 1 : state.step);
+
+  const params = model.parameters.variables;
+  const moeLayers = model.moeLayerKinds().length;
+  const metricColumns = [...METRIC_COLUMNS, ...Array.from({ length: moeLayers }, (_, l) => `ffn_per_token_l${l}`)];
+  const resumedFrom = state.step;
+  const saveCheckpoint = () =>
+    folder.writeCheckpoint({
+      'model.safetensors': saveModelWeights(model),
+      'optimizer.safetensors': encodeSafetensors(optimizer.stateArrays(), { step: String(optimizer.step) }),
+      'state.json': JSON.stringify({ ...state, batcher: batcher.state() }, null, 2),
+    });
+
+  try {
+    for (let step = state.step; step < t.steps; step++) {
+      const stepStart = performance.now();
+      const sums = new Map<string, tf.Tensor>();
+      let loss = 0, ce = 0, aux = 0, z = 0;
+      const ffnPerLayer = new Float64Array(moeLayers);
+      for (let micro = 0; micro < t.gradAccumulation; micro++) {
+        const batch = batcher.next();
+        const inputs = tf.tensor2d(batch.inputs, [batch.batchSize, batch.seqLen], 'int32');
+        const targets = tf.tensor2d(batch.targets, [batch.batchSize, batch.seqLen], 'int32');
+        const r = model.lossAndGradients(inputs, targets);
+        tf.dispose([inputs, targets]);
+        for (const [name, g] of r.grads) {
+          const previous = sums.get(name);
+          sums.set(name, previous ? tf.add(previous, g) : g);
+          if (previous) tf.dispose([previous, g]);
+        }
+        loss += r.loss / t.gradAccumulation;
+        ce += r.ce / t.gradAccumulation;
+        aux += r.auxLoss / t.gradAccumulation;
+        z += r.zLoss / t.gradAccumulation;
+        r.routing.forEach((s, l) => (ffnPerLayer[l] += s.ffnExpertsPerTokenMean / t.gradAccumulation));
+      }
+      if (t.gradAccumulation > 1) {
+        for (const [name, g] of sums) {
+          sums.set(name, tf.div(g, t.gradAccumulation));
+          g.dispose();
+        }
+      }
+      const gradNorm = clipGradientsByGlobalNorm(sums, t.clip);
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        tf.dispose([...sums.values()]);
+        throw new NonFiniteLossError(step + 1, Number.isFinite(loss) ? 'the gradient norm' : 'the loss', folder.checkpointDir() ? resumedFromCheckpointStep(folder) : null);
+      }
+      const lr = learningRate(step, { lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps, totalSteps: t.steps });
+      optimizer.apply(params, sums, lr);
+      tf.dispose([...sums.values()]);
+
+      const stepTokens = t.batchSize * t.seqLen * t.gradAccumulation;
+      const seconds = (performance.now() - stepStart) / 1000;
+      state = { ...state, step: step + 1, tokens: state.tokens + stepTokens, trainSeconds: state.trainSeconds + seconds, lastLoss: loss };
+      const ffnMean = moeLayers ? ffnPerLayer.reduce((a, b) => a + b, 0) / moeLayers : 0;
+      folder.appendCsv('metrics.csv', metricColumns, [{
+        step: step + 1, tokens: state.tokens, loss, ce, aux_loss: aux, z_loss: z, lr, grad_norm: gradNorm,
+        tokens_per_s: stepTokens / seconds, ffn_per_token: ffnMean,
+        ...Object.fromEntries(Array.from(ffnPerLayer, (v, l) => [`ffn_per_token_l${l}`, v])),
+      }]);
+      options.onStep?.({ step: step + 1, steps: t.steps, loss, tokensPerSecond: stepTokens / seconds, resumedFrom });
+
+      const last = step + 1 === t.steps;
+      if ((step + 1) % t.evalEvery === 0 && !last) {
+        const { result } = evaluate(model, data.validation, { ...shape, maxWindows: t.evalWindows });
+        folder.appendCsv('eval.csv', EVAL_COLUMNS, [{ step: step + 1, split: 'val', loss: result.loss, perplexity: result.perplexity, accuracy: result.accuracy, tokens_per_s: result.tokensPerSecond }]);
+      }
+      if ((step + 1) % t.checkpointEvery === 0 || last) saveCheckpoint();
+      if (options.stopAfterSteps !== undefined && step + 1 - resumedFrom >= options.stopAfterSteps && !last) throw new RunInterrupted(`stopped after step ${step + 1}`);
+    }
+
+    const val = evaluate(model, data.validation, { ...shape, maxWindows: t.finalEvalWindows, routing: true });
+    const test = evaluate(model, data.test, { ...shape, maxWindows: t.finalEvalWindows });
+    folder.appendCsv('eval.csv', EVAL_COLUMNS, [
+      { step: t.steps, split: 'val', loss: val.result.loss, perplexity: val.result.perplexity, accuracy: val.result.accuracy, tokens_per_s: val.result.tokensPerSecond },
+      { step: t.steps, split: 'test', loss: test.result.loss, perplexity: test.result.perplexity, accuracy: test.result.accuracy, tokens_per_s: test.result.tokensPerSecond },
+    ]);
+    if (val.routing) folder.writeJson('routing.json', val.routing);
+    const measuredFfn = val.routing?.layers.map((l) => l.ffnExpertsPerToken);
+    const counts = countParameters(config.model, measuredFfn);
+    const summary: RunSummary = {
+      formatVersion: 1, study: config.study, runId: config.runId, configName: config.configName, seed: config.seed, status: 'complete',
+      params: {
+        total: counts.total,
+        activePerToken: counts.activePerToken,
+        ffnExpertsPerToken: counts.ffnExpertsPerToken.length ? counts.ffnExpertsPerToken.reduce((a, b) => a + b, 0) / counts.ffnExpertsPerToken.length : 0,
+      },
+      flopsPerToken: forwardFlopsPerToken(config.model, t.seqLen, measuredFfn),
+      steps: t.steps,
+      tokens: state.tokens,
+      wallSeconds: (performance.now() - started) / 1000,
+      train: { tokensPerSecond: state.tokens / state.trainSeconds, finalLoss: state.lastLoss },
+      val: { loss: val.result.loss, perplexity: val.result.perplexity, accuracy: val.result.accuracy },
+      test: { loss: test.result.loss, perplexity: test.result.perplexity, accuracy: test.result.accuracy },
+      eval: { tokensPerSecond: (val.result.tokensPerSecond + test.result.tokensPerSecond) / 2 },
+      backend: options.backend.backend,
+      threads: options.backend.threads,
+    };
+    folder.writeJson('summary.json', summary);
+    return summary;
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+function resumedFromCheckpointStep(folder: RunFolder): number | null {
+  const dir = folder.checkpointDir();
+  return dir ? (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState).step : null;
+}
