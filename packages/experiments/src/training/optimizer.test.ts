@@ -15,11 +15,11 @@ describe('AdamW, schedule, clipping (against hand-computed values)', () => {
     const opt = new AdamW(settings);
     const matrix = tf.variable(tf.tensor2d([[1.0]]));
     const vector = tf.variable(tf.tensor1d([1.0]));
-    const params = new Map([['m', matrix], ['v', vector]]);
+    const params = new Map<string, tf.Variable>([['m', matrix], ['v', vector]]);
     const grads = [0.5, -0.2, 0.3];
     let pm = 1, pv = 1, m = 0, v = 0;
     grads.forEach((g, i) => {
-      opt.apply(params, new Map([['m', tf.tensor2d([[g]])], ['v', tf.tensor1d([g])]]), 0.01);
+      opt.apply(params, new Map<string, tf.Tensor>([['m', tf.tensor2d([[g]])], ['v', tf.tensor1d([g])]]), 0.01);
       m = 0.9 * m + 0.1 * g;
       v = 0.95 * v + 0.05 * g * g;
       const update = m / (1 - 0.9 ** (i + 1)) / (Math.sqrt(v / (1 - 0.95 ** (i + 1))) + 1e-8);
