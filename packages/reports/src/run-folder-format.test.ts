@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { checkFormatVersion, parseRouting, parseRunConfig, RunFormatError } from './run-folder-format.ts';
+
+const layer = (n: number) => ({
+  layer: 0, block: 0, tokensPerExpert: Array(n).fill(1), ffnExpertsPerToken: 1.5,
+  slotShare: { ffn: 0.75, zero: 0.25 }, droppedSlots: 0, routerLogitMean: 0, routerLogitStd: 1, routingScoreVariance: 0.01,
+});
+
+describe('run-folder format', () => {
+  it('format versions: older, newer and missing are named as such', () => {
+    expect(() => checkFormatVersion({ formatVersion: 0 }, 'summary.json')).toThrow('older format: summary.json has formatVersion 0 (this report reads 1)');
+    expect(() => checkFormatVersion({ formatVersion: 2 }, 'summary.json')).toThrow('newer format: summary.json has formatVersion 2 (this report reads 1)');
+    expect(() => checkFormatVersion({}, 'config.json')).toThrow('older format: config.json has no formatVersion');
+    expect(() => checkFormatVersion([], 'x.json')).toThrow(RunFormatError);
+  });
+
+  it('routing.json: expertKinds as one flat list (the contract) or one list per layer (the trainer)', () => {
+    const flat = parseRouting({ formatVersion: 1, expertKinds: ['ffn', 'ffn', 'zero'], layers: [layer(3), layer(3)] });
+    expect(flat.layers.map((l) => l.expertKinds)).toEqual([['ffn', 'ffn', 'zero'], ['ffn', 'ffn', 'zero']]);
+    expect(flat.layers[0].slotShare).toEqual({ ffn: 0.75, zero: 0.25, copy: 0, constant: 0 });
+    const nested = parseRouting({ formatVersion: 1, expertKinds: [['ffn', 'copy'], ['ffn', 'ffn', 'zero']], layers: [layer(2), layer(3)] });
+    expect(nested.expertKinds).toEqual(['ffn', 'copy']);
+    expect(nested.layers[1].expertKinds).toEqual(['ffn', 'ffn', 'zero']);
+    expect(() => parseRouting({ formatVersion: 1, expertKinds: [['ffn']], layers: [layer(1), layer(1)] })).toThrow(/one such list per layer \(2 layers\)/);
+    expect(() => parseRouting({ formatVersion: 1, expertKinds: ['ffn', 'zero'], layers: [layer(3)] })).toThrow('routing.json: layers[0].tokensPerExpert is not 2 numbers');
+  });
+
+  it('config.json: reads the MoE shape from core ModelConfig, dense as moe null', () => {
+    const base = { formatVersion: 1, configName: 'c', seed: 1 };
+    const moe = parseRunConfig({ ...base, model: { dModel: 64, nLayers: 2, moe: { experts: { ffn: 4, copy: 1 }, topK: 2, ffnHidden: 128, tau: 0.5, gatingResidual: true } } });
+    expect(moe.shape.moe).toEqual({ experts: { ffn: 4, zero: 0, copy: 1, constant: 0 }, topK: 2, ffnHidden: 128, tau: 0.5, gatingResidual: true, gating: 'reference', capacityFactor: null });
+    expect(parseRunConfig({ ...base, model: { dModel: 64, nLayers: 2, moe: null } }).shape.moe).toBeNull();
+    expect(() => parseRunConfig({ ...base, model: { nLayers: 2, moe: null } })).toThrow('config.json: missing field dModel');
+  });
+});
