@@ -1,0 +1,74 @@
+/**
+ * Backend selection on this kind of machine: no libtensorflow (the native packages are installed
+ * without their addon), so `auto` lands on wasm; explicit choices and invalid settings.
+ */
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { BACKEND_CHOICES, BackendError, selectBackend } from './select-backend.js';
+
+const noEnv = {};
+
+describe('selectBackend', () => {
+  it('auto picks wasm with threads and kernel patches when native TensorFlow cannot load', async () => {
+    const b = await selectBackend({ env: noEnv, threads: 2 });
+    expect(b.backend).toBe('wasm');
+    expect(b.tfjsBackend).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(b.threads).toBe(2);
+    expect(b.simd).toBe(true);
+    expect(b.patches).toContain('BatchMatMul');
+    expect(b.patches).toContain('UnsortedSegmentSum');
+    expect(b.detail).toMatch(/^auto; tensorflow-gpu unavailable \(.*tfjs-node-gpu.*\); tensorflow unavailable \(.*tfjs-node.*\)$/);
+    expect(b.description.startsWith('wasm (SIMD, 2 threads, ')).toBe(true);
+    expect(b.description).not.toContain('\n');
+  });
+
+  it('explicit cpu works, from the option or from MOEPP_BACKEND', async () => {
+    const b = await selectBackend({ requested: 'cpu', env: noEnv });
+    expect(b).toMatchObject({ backend: 'cpu', tfjsBackend: 'cpu', threads: 1, patches: [] });
+    expect(b.detail).toBe('requested by --backend');
+    const fromEnv = await selectBackend({ env: { MOEPP_BACKEND: 'CPU' } });
+    expect(fromEnv.backend).toBe('cpu');
+    expect(fromEnv.detail).toBe('requested by MOEPP_BACKEND');
+  });
+
+  it('the option overrides MOEPP_BACKEND, and wasm can be chosen explicitly', async () => {
+    const b = await selectBackend({ requested: 'wasm', env: { MOEPP_BACKEND: 'cpu', MOEPP_THREADS: '2' } });
+    expect(b.backend).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(b.threads).toBe(2);
+  });
+
+  it('says when wasm keeps the thread count of its first initialisation', async () => {
+    const b = await selectBackend({ requested: 'wasm', env: { MOEPP_THREADS: '1' } });
+    expect(b.threads).toBe(2);
+    expect(b.detail).toMatch(/already initialised with 2 thread/);
+  });
+
+  it('rejects an unknown backend name, listing the valid values', async () => {
+    await expect(selectBackend({ requested: 'gpu', env: noEnv })).rejects.toThrow(BackendError);
+    await expect(selectBackend({ env: { MOEPP_BACKEND: 'webgl' } })).rejects.toThrow(
+      `unknown backend "webgl" (from MOEPP_BACKEND); valid values: ${BACKEND_CHOICES.join(', ')}`,
+    );
+  });
+
+  it('rejects an invalid thread count', async () => {
+    await expect(selectBackend({ requested: 'wasm', env: { MOEPP_THREADS: 'two' } })).rejects.toThrow(/invalid thread count "two" \(from MOEPP_THREADS\)/);
+    await expect(selectBackend({ requested: 'wasm', threads: 0, env: noEnv })).rejects.toThrow(/from --threads/);
+  });
+
+  it('explains why an explicitly requested native backend cannot load and what to do', async () => {
+    for (const [name, pkg] of [['tensorflow', '@tensorflow/tfjs-node'], ['tensorflow-gpu', '@tensorflow/tfjs-node-gpu']]) {
+      const error = await selectBackend({ requested: name, env: noEnv }).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(error).toBeInstanceOf(BackendError);
+      expect(error?.name).toBe('BackendError');
+      expect(error?.message).toContain(`backend "${name}" (${pkg}) cannot be used:`);
+      expect(error?.message).toMatch(/libtensorflow/);
+      expect(error?.message).toContain('--backend wasm');
+    }
+    expect(tf.getBackend()).toBe('wasm'); // a failed choice leaves the active backend alone
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * Run-time backend selection for the CLI, benchmarks and runs.
+ *
+ * `auto` takes the fastest backend that loads here: native TensorFlow with CUDA
+ * (`@tensorflow/tfjs-node-gpu`), native TensorFlow on the CPU (`@tensorflow/tfjs-node`), then
+ * WebAssembly with one thread per core and the kernel patches of @moepp/core, then plain JS
+ * (`cpu`). The native packages are optional dependencies whose install script downloads
+ * libtensorflow; on a closed network that download fails, the package stays without its native
+ * addon, and loading it throws — which is caught here and reported, never fatal in `auto`.
+ *
+ * An explicit choice (`--backend`, else `MOEPP_BACKEND`) that cannot load is an error that says
+ * why and what to do instead; `MOEPP_THREADS` (or `--threads`) sets the wasm thread count.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+// These two live in core (backend plumbing beside the model's tests); import them from
+// '@moepp/core' once its index exports them.
+import { initWasmBackend, MAX_WASM_THREADS } from '../../../core/src/backend/wasm-threads.ts';
+import { patchWasmKernels } from '../../../core/src/backend/wasm-kernel-patches.ts';
+
+const require = createRequire(import.meta.url);
+
+/** Values accepted by `--backend` and `MOEPP_BACKEND`. */
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export type BackendName = Exclude<BackendChoice, 'auto'>;
+
+/** A backend that was asked for but cannot be used, or an invalid setting; `message` says what to do. */
+export class BackendError extends Error {
+  override name = 'BackendError';
+}
+
+export interface SelectBackendOptions {
+  /** `--backend`; overrides `MOEPP_BACKEND`. Default `auto`. */
+  requested?: string;
+  /** `--threads` for wasm; overrides `MOEPP_THREADS`. Default: the machine's logical cores. */
+  threads?: number;
+  /** Environment to read `MOEPP_BACKEND` / `MOEPP_THREADS` from (tests pass their own). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface SelectedBackend {
+  /** The backend chosen, in `--backend` terms. */
+  backend: BackendName;
+  /** tfjs's name for it (`tf.getBackend()`): `tensorflow` for both native packages. */
+  tfjsBackend: string;
+  /** Threads doing the arithmetic (wasm: XNNPACK's pool; native: TensorFlow's own pool). */
+  threads: number;
+  /** wasm only: whether the SIMD build runs. */
+  simd?: boolean;
+  /** Kernel patches applied (wasm), empty otherwise. */
+  patches: string[];
+  /** How the choice was made: what was requested, what was tried and why it failed. */
+  detail: string;
+  /** One line for logs, e.g. `wasm (SIMD, 2 threads, 7 kernel patches) — auto: …`. */
+  description: string;
+}
+
+interface NativePackage {
+  backend: 'tensorflow-gpu' | 'tensorflow';
+  pkg: string;
+}
+
+const NATIVE: NativePackage[] = [
+  { backend: 'tensorflow-gpu', pkg: '@tensorflow/tfjs-node-gpu' },
+  { backend: 'tensorflow', pkg: '@tensorflow/tfjs-node' },
+];
+
+/** Why `pkg`'s native addon cannot be present, or null when it may be (then loading decides). */
+function missingNativeAddon(pkg: string): string | null {
+  let dir: string;
+  try {
+    dir = dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return `${pkg} is not installed`;
+  }
+  // node-pre-gyp puts the addon under lib/napi-v<N>/; without it the package's own loader throws.
+  const lib = join(dir, 'lib');
+  const hasAddon = existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
+  return hasAddon ? null : `${pkg} has no native addon: libtensorflow was not downloaded when it was installed`;
+}
+
+/** Loads a native TensorFlow package and activates its backend; returns why not on failure. */
+async function tryNative(native: NativePackage): Promise<string | null> {
+  const missing = missingNativeAddon(native.pkg);
+  if (missing) return missing;
+  try {
+    await import(native.pkg);
+  } catch (e) {
+    return `loading ${native.pkg} failed: ${firstLine(e)}`;
+  }
+  try {
+    if (!(await tf.setBackend('tensorflow'))) return `${native.pkg} loaded but its 'tensorflow' backend failed to initialise`;
+  } catch (e) {
+    return `${native.pkg} loaded but activating its backend failed: ${firstLine(e)}`;
+  }
+  return null;
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0];
+}
+
+function parseChoice(value: string, source: string): BackendChoice {
+  const v = value.trim().toLowerCase();
+  if ((BACKEND_CHOICES as readonly string[]).includes(v)) return v as BackendChoice;
+  throw new BackendError(`unknown backend "${value}" (from ${source}); valid values: ${BACKEND_CHOICES.join(', ')}`);
+}
+
+function parseThreads(value: number | string, source: string): number {
+  const n = typeof value === 'number' ? value : Number(value.trim());
+  if (!Number.isInteger(n) || n < 1) throw new BackendError(`invalid thread count "${value}" (from ${source}); expected an integer ≥ 1 (wasm uses at most ${MAX_WASM_THREADS})`);
+  return n;
+}
+
+function describe(s: Omit<SelectedBackend, 'description'>): string {
+  const parts: string[] = [];
+  if (s.backend === 'wasm') {
+    parts.push(s.simd ? 'SIMD' : 'no SIMD', `${s.threads} thread${s.threads === 1 ? '' : 's'}`);
+    if (s.patches.length) parts.push(`${s.patches.length} kernel patches`);
+  } else if (s.backend === 'cpu') {
+    parts.push('plain JS, 1 thread');
+  } else {
+    parts.push(`native TensorFlow${s.backend === 'tensorflow-gpu' ? ' with CUDA' : ''}`);
+  }
+  return `${s.backend} (${parts.join(', ')}) — ${s.detail}`;
+}
+
+/**
+ * Selects, initialises and activates the tfjs backend (see the module comment for the order).
+ *
+ * @example
+ * const b = await selectBackend({ requested: opts.backend }); // --backend, else MOEPP_BACKEND, else auto
+ * console.log(`backend: ${b.description}`); // wasm (SIMD, 2 threads, 7 kernel patches) — auto: …
+ */
+export async function selectBackend(options: SelectBackendOptions = {}): Promise<SelectedBackend> {
+  const env = options.env ?? process.env;
+  const fromOption = options.requested !== undefined && options.requested !== '';
+  const source = fromOption ? '--backend' : 'MOEPP_BACKEND';
+  const rawChoice = fromOption ? options.requested : env.MOEPP_BACKEND;
+  const choice: BackendChoice = rawChoice === undefined || rawChoice === '' ? 'auto' : parseChoice(rawChoice, source);
+  const threadsSource = options.threads !== undefined ? '--threads' : 'MOEPP_THREADS';
+  const rawThreads = options.threads ?? (env.MOEPP_THREADS === undefined || env.MOEPP_THREADS === '' ? undefined : env.MOEPP_THREADS);
+  const threads = rawThreads === undefined ? availableParallelism() : parseThreads(rawThreads, threadsSource);
+  const how = choice === 'auto' ? 'auto' : `requested by ${source}`;
+  const failures: string[] = [];
+
+  const finish = (s: Omit<SelectedBackend, 'description' | 'tfjsBackend'>): SelectedBackend => {
+    const full = { ...s, tfjsBackend: tf.getBackend() };
+    return { ...full, description: describe(full) };
+  };
+
+  for (const native of NATIVE) {
+    if (choice !== 'auto' && choice !== native.backend) continue;
+    const why = await tryNative(native);
+    if (why === null) {
+      const detail = [how, ...failures].join('; ');
+      return finish({ backend: native.backend, threads: availableParallelism(), patches: [], detail: `${detail}; TensorFlow's own thread pool` });
+    }
+    if (choice === native.backend) {
+      throw new BackendError(
+        `backend "${native.backend}" (${native.pkg}) cannot be used: ${why}. ` +
+          `Reinstall with network access so libtensorflow can be downloaded (pnpm install, or npm rebuild ${native.pkg}), ` +
+          `or use another backend: --backend wasm (or MOEPP_BACKEND=wasm).`,
+      );
+    }
+    failures.push(`${native.backend} unavailable (${why})`);
+  }
+
+  if (choice === 'auto' || choice === 'wasm') {
+    try {
+      const info = await initWasmBackend({ threads });
+      const patches = patchWasmKernels();
+      const notes = [how, ...failures, ...(info.note ? [info.note] : [])];
+      return finish({ backend: 'wasm', threads: info.threads, simd: info.simd, patches, detail: notes.join('; ') });
+    } catch (e) {
+      if (choice === 'wasm') {
+        throw new BackendError(`backend "wasm" failed to initialise: ${firstLine(e)}. Use --backend cpu (or MOEPP_BACKEND=cpu) instead.`);
+      }
+      failures.push(`wasm failed (${firstLine(e)})`);
+    }
+  }
+
+  // cpu: always available (plain JS).
+  if (!(await tf.setBackend('cpu'))) throw new BackendError('backend "cpu" failed to initialise; this tfjs installation is broken');
+  return finish({ backend: 'cpu', threads: 1, patches: [], detail: [how, ...failures].join('; ') });
+}
