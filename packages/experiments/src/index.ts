@@ -12,4 +12,5 @@ export { AdamW, DEFAULT_ADAMW } from './training/adamw.js';
 export { learningRate } from './training/lr-schedule.js';
 export { RunFolder } from './runs/run-folder.js';
 export { prepareRunData } from './runs/prepare-run-data.js';
-export { loadCheckpointModel } from './runs/load-checkpoint.js';
+export { loadCheckpointModel, loadRunTokenizer } from './runs/load-checkpoint.js';
+export { routeText, type TokenRouting } from './runs/route-text.js';

@@ -20,9 +20,14 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe.skipIf(!hasJupyter)('notebooks (headless, Deno kernel, fixture results)', () => {
   it('every notebook type-checks and runs without a failing cell', () => {
+    // Notebook 2 needs a trained checkpoint: train the smoke study (seconds) into a scratch folder.
+    const trained = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'packages/experiments/src/cli/ablate.ts'), 'smoke', '--results', out, '--no-report', '--index', '1'], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, MOEPP_BACKEND: 'wasm' }, timeout: 240_000,
+    });
+    expect(trained.status, `${trained.stdout}\n${trained.stderr}`).toBe(0);
     const r = spawnSync('bash', [join(ROOT, 'notebooks', 'run-notebooks.sh')], {
       encoding: 'utf8',
-      env: { ...process.env, MOEPP_RESULTS: FIXTURE_RESULTS, MOEPP_STUDY: FIXTURE_STUDY, MOEPP_NOTEBOOK_OUT: out },
+      env: { ...process.env, MOEPP_RESULTS: FIXTURE_RESULTS, MOEPP_STUDY: FIXTURE_STUDY, MOEPP_NOTEBOOK_OUT: out, MOEPP_RUN: join(out, 'smoke', 'moepp--seed1') },
       timeout: 300_000,
     });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
@@ -40,5 +45,16 @@ describe.skipIf(!hasJupyter)('notebooks (headless, Deno kernel, fixture results)
     expect(all('text/markdown').some((m) => m.startsWith('| class |') && m.includes('| verb |'))).toBe(true);
     const text = outputs.map((o) => (Array.isArray(o.text) ? o.text.join('') : o.text ?? '')).join('');
     expect(text).toContain('verbs > nouns > fragments, as in the paper');
+  });
+
+  it('the checkpoint notebook shows the experts of every token of every sentence', () => {
+    const nb = JSON.parse(readFileSync(join(out, '02-checkpoint-routing.ipynb'), 'utf8'));
+    const markdown = nb.cells.flatMap((c: { outputs?: { data?: Record<string, string | string[]> }[] }) => c.outputs ?? [])
+      .map((o: { data?: Record<string, string | string[]> }) => o.data?.['text/markdown']).filter(Boolean)
+      .map((v: string | string[]) => (Array.isArray(v) ? v.join('') : v));
+    const tables = markdown.filter((m: string) => m.includes('| piece | layer 0 | layer 1 | FFN experts |'));
+    expect(tables).toHaveLength(3);
+    expect(tables[0]).toMatch(/\| "The" \| \d:(ffn|zero|copy|constant) \d:(ffn|zero|copy|constant) \|/);
+    expect(markdown.some((m: string) => m.startsWith('FFN experts per token, mean over pieces and layers'))).toBe(true);
   });
 });

@@ -4,12 +4,29 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { BACKEND_CHOICES, BackendError, selectBackend } from './select-backend.js';
 
 const noEnv = {};
 
+/** Whether a native TensorFlow addon is installed (then auto would rightly not pick wasm). */
+function nativeAddonInstalled(): boolean {
+  const require = createRequire(import.meta.url);
+  return ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'].some((pkg) => {
+    try {
+      const lib = join(dirname(require.resolve(`${pkg}/package.json`)), 'lib');
+      return existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
+    } catch {
+      return false;
+    }
+  });
+}
+const withoutNative = !nativeAddonInstalled();
+
 describe('selectBackend', () => {
-  it('auto picks wasm with threads and kernel patches when native TensorFlow cannot load', async () => {
+  it.runIf(withoutNative)('auto picks wasm with threads and kernel patches when native TensorFlow cannot load', async () => {
     const b = await selectBackend({ env: noEnv, threads: 2 });
     expect(b.backend).toBe('wasm');
     expect(b.tfjsBackend).toBe('wasm');
@@ -19,7 +36,7 @@ describe('selectBackend', () => {
     expect(b.patches).toContain('BatchMatMul');
     expect(b.patches).toContain('UnsortedSegmentSum');
     expect(b.detail).toMatch(/^auto; tensorflow-gpu unavailable \(.*tfjs-node-gpu.*\); tensorflow unavailable \(.*tfjs-node.*\)$/);
-    expect(b.description.startsWith('wasm (SIMD, 2 threads, ')).toBe(true);
+    expect(b.description).toMatch(/^wasm \(SIMD, 2 threads, \d+ kernel patches\) — auto; tensorflow-gpu, tensorflow: libtensorflow not installed$/);
     expect(b.description).not.toContain('\n');
   });
 
@@ -57,7 +74,7 @@ describe('selectBackend', () => {
     await expect(selectBackend({ requested: 'wasm', threads: 0, env: noEnv })).rejects.toThrow(/from --threads/);
   });
 
-  it('explains why an explicitly requested native backend cannot load and what to do', async () => {
+  it.runIf(withoutNative)('explains why an explicitly requested native backend cannot load and what to do', async () => {
     for (const [name, pkg] of [['tensorflow', '@tensorflow/tfjs-node'], ['tensorflow-gpu', '@tensorflow/tfjs-node-gpu']]) {
       const error = await selectBackend({ requested: name, env: noEnv }).then(
         () => null,

@@ -9,7 +9,10 @@
  * addon, and loading it throws — which is caught here and reported, never fatal in `auto`.
  *
  * An explicit choice (`--backend`, else `MOEPP_BACKEND`) that cannot load is an error that says
- * why and what to do instead; `MOEPP_THREADS` (or `--threads`) sets the wasm thread count.
+ * why and what to do instead; `MOEPP_THREADS` (or `--threads`) sets the wasm thread count. One
+ * thread per core is the default, but XNNPACK wakes its pool for every operator: on a 2-core
+ * machine shared with other work, `MOEPP_THREADS=1` trains the small preset ~2× faster
+ * (BENCHMARKS.md, "wasm backend: threads and kernel patches").
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -57,7 +60,7 @@ export interface SelectedBackend {
   patches: string[];
   /** How the choice was made: what was requested, what was tried and why it failed. */
   detail: string;
-  /** One line for logs, e.g. `wasm (SIMD, 2 threads, 7 kernel patches) — auto: …`. */
+  /** One line for logs, e.g. `wasm (SIMD, 2 threads, 9 kernel patches) — auto; tensorflow-gpu, tensorflow: libtensorflow not installed`. */
   description: string;
 }
 
@@ -118,7 +121,14 @@ function parseThreads(value: number | string, source: string): number {
   return n;
 }
 
-function describe(s: Omit<SelectedBackend, 'description'>): string {
+/** A few words for the one-line description; the full reason stays in `detail`. */
+function shortReason(why: string): string {
+  if (why.includes('no native addon')) return 'libtensorflow not installed';
+  if (why.includes('is not installed')) return 'package not installed';
+  return why.length > 60 ? `${why.slice(0, 57)}…` : why;
+}
+
+function describe(s: Omit<SelectedBackend, 'description'>, how: string, failed: { backend: string; why: string }[]): string {
   const parts: string[] = [];
   if (s.backend === 'wasm') {
     parts.push(s.simd ? 'SIMD' : 'no SIMD', `${s.threads} thread${s.threads === 1 ? '' : 's'}`);
@@ -128,7 +138,11 @@ function describe(s: Omit<SelectedBackend, 'description'>): string {
   } else {
     parts.push(`native TensorFlow${s.backend === 'tensorflow-gpu' ? ' with CUDA' : ''}`);
   }
-  return `${s.backend} (${parts.join(', ')}) — ${s.detail}`;
+  // Failures with the same short reason share one mention: "tensorflow-gpu, tensorflow: libtensorflow not installed".
+  const byReason = new Map<string, string[]>();
+  for (const f of failed) byReason.set(shortReason(f.why), [...(byReason.get(shortReason(f.why)) ?? []), f.backend]);
+  const skipped = [...byReason].map(([reason, names]) => `${names.join(', ')}: ${reason}`);
+  return `${s.backend} (${parts.join(', ')}) — ${[how, ...skipped].join('; ')}`;
 }
 
 /**
@@ -136,7 +150,7 @@ function describe(s: Omit<SelectedBackend, 'description'>): string {
  *
  * @example
  * const b = await selectBackend({ requested: opts.backend }); // --backend, else MOEPP_BACKEND, else auto
- * console.log(`backend: ${b.description}`); // wasm (SIMD, 2 threads, 7 kernel patches) — auto: …
+ * console.log(`backend: ${b.description}`); // wasm (SIMD, 2 threads, 9 kernel patches) — auto; tensorflow-gpu, …
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<SelectedBackend> {
   const env = options.env ?? process.env;
@@ -148,20 +162,18 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   const rawThreads = options.threads ?? (env.MOEPP_THREADS === undefined || env.MOEPP_THREADS === '' ? undefined : env.MOEPP_THREADS);
   const threads = rawThreads === undefined ? availableParallelism() : parseThreads(rawThreads, threadsSource);
   const how = choice === 'auto' ? 'auto' : `requested by ${source}`;
-  const failures: string[] = [];
+  const failed: { backend: string; why: string }[] = [];
 
-  const finish = (s: Omit<SelectedBackend, 'description' | 'tfjsBackend'>): SelectedBackend => {
-    const full = { ...s, tfjsBackend: tf.getBackend() };
-    return { ...full, description: describe(full) };
+  const finish = (s: Omit<SelectedBackend, 'description' | 'tfjsBackend' | 'detail'>, note?: string): SelectedBackend => {
+    const detail = [how, ...failed.map((f) => `${f.backend} unavailable (${f.why})`), ...(note ? [note] : [])].join('; ');
+    const full = { ...s, tfjsBackend: tf.getBackend(), detail };
+    return { ...full, description: describe(full, [how, ...(note ? [note] : [])].join('; '), failed) };
   };
 
   for (const native of NATIVE) {
     if (choice !== 'auto' && choice !== native.backend) continue;
     const why = await tryNative(native);
-    if (why === null) {
-      const detail = [how, ...failures].join('; ');
-      return finish({ backend: native.backend, threads: availableParallelism(), patches: [], detail: `${detail}; TensorFlow's own thread pool` });
-    }
+    if (why === null) return finish({ backend: native.backend, threads: availableParallelism(), patches: [] }, "TensorFlow's own thread pool");
     if (choice === native.backend) {
       throw new BackendError(
         `backend "${native.backend}" (${native.pkg}) cannot be used: ${why}. ` +
@@ -169,24 +181,23 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
           `or use another backend: --backend wasm (or MOEPP_BACKEND=wasm).`,
       );
     }
-    failures.push(`${native.backend} unavailable (${why})`);
+    failed.push({ backend: native.backend, why });
   }
 
   if (choice === 'auto' || choice === 'wasm') {
     try {
       const info = await initWasmBackend({ threads });
       const patches = patchWasmKernels();
-      const notes = [how, ...failures, ...(info.note ? [info.note] : [])];
-      return finish({ backend: 'wasm', threads: info.threads, simd: info.simd, patches, detail: notes.join('; ') });
+      return finish({ backend: 'wasm', threads: info.threads, simd: info.simd, patches }, info.note);
     } catch (e) {
       if (choice === 'wasm') {
         throw new BackendError(`backend "wasm" failed to initialise: ${firstLine(e)}. Use --backend cpu (or MOEPP_BACKEND=cpu) instead.`);
       }
-      failures.push(`wasm failed (${firstLine(e)})`);
+      failed.push({ backend: 'wasm', why: firstLine(e) });
     }
   }
 
   // cpu: always available (plain JS).
   if (!(await tf.setBackend('cpu'))) throw new BackendError('backend "cpu" failed to initialise; this tfjs installation is broken');
-  return finish({ backend: 'cpu', threads: 1, patches: [], detail: [how, ...failures].join('; ') });
+  return finish({ backend: 'cpu', threads: 1, patches: [] });
 }

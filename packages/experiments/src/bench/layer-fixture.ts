@@ -36,6 +36,8 @@ export interface BenchLayer {
   variables: tf.Variable[];
   /** Bytes of this layer's parameters. */
   paramBytes: number;
+  /** Parameters by their name inside the layer (`router.w_r`, `experts.3.w_gate`), as the peer names them. */
+  named: Map<string, tf.Variable>;
 }
 
 export interface LayerPair {
@@ -45,8 +47,11 @@ export interface LayerPair {
   experts: ExpertSet;
   moe: BenchLayer;
   moepp: BenchLayer;
-  /** Tensor names → host copies, for the PyTorch peer's weights file. */
-  hostWeights(impl: Impl): Map<string, { shape: number[]; data: Float32Array }>;
+  /**
+   * Host copies of the weights for the PyTorch peer: shared FFN experts as `experts.{e}.w_gate`,
+   * the rest as `{impl}.router.w_r`, `{impl}.experts.{e}.w_c`, …
+   */
+  hostWeights: Map<string, { shape: number[]; data: Float32Array }>;
   dispose(): void;
 }
 
@@ -104,12 +109,21 @@ export function buildLayerPair(width: Width, experts: ExpertSet, seed: number): 
     const kinds = expertKindsFromCounts(counts[impl]);
     const E = kinds.length;
     if (E > D) throw new Error(`the designed router needs D ≥ E (D ${D}, E ${E})`);
-    const prefix = impl;
-    const wR = identityRouter(`${prefix}.router.w_r`, E);
-    const wG = impl === 'moepp' ? variable(`${prefix}.router.w_g`, [E, E], 0) : null;
+    const named = new Map<string, tf.Variable>();
+    const wR = identityRouter(`${impl}.router.w_r`, E);
+    named.set('router.w_r', wR);
+    const wG = impl === 'moepp' ? variable(`${impl}.router.w_g`, [E, E], 0) : null;
+    if (wG) named.set('router.w_g', wG);
     const expertParams = kinds.map((kind, e): FfnParams | ConstantExpertParams | null => {
-      if (kind === 'ffn') return ffn[e];
-      if (kind === 'constant') return { wC: variable(`${prefix}.experts.${e}.w_c`, [D, 2], fanIn(D)), v: variable(`${prefix}.experts.${e}.v`, [D], 1) };
+      if (kind === 'ffn') {
+        named.set(`experts.${e}.w_gate`, ffn[e].wGate).set(`experts.${e}.w_up`, ffn[e].wUp).set(`experts.${e}.w_down`, ffn[e].wDown);
+        return ffn[e];
+      }
+      if (kind === 'constant') {
+        const p = { wC: variable(`${impl}.experts.${e}.w_c`, [D, 2], fanIn(D)), v: variable(`${impl}.experts.${e}.v`, [D], 1) };
+        named.set(`experts.${e}.w_c`, p.wC).set(`experts.${e}.v`, p.v);
+        return p;
+      }
       return null;
     });
     const own = [wR, ...(wG ? [wG] : []), ...expertParams.flatMap((p) => (p && 'wC' in p ? [p.wC, p.v] : []))];
@@ -121,6 +135,7 @@ export function buildLayerPair(width: Width, experts: ExpertSet, seed: number): 
       settings: { kinds, topK: TOP_K, gating: 'reference', tau: 0.75, capacityFactor: null },
       variables,
       paramBytes: variables.reduce((s, v) => s + v.size * 4, 0),
+      named,
     };
   };
   const moe = layer('moe');
@@ -128,14 +143,7 @@ export function buildLayerPair(width: Width, experts: ExpertSet, seed: number): 
 
   return {
     width, dModel: D, dFfn: I, experts, moe, moepp,
-    hostWeights(impl) {
-      const out = new Map<string, { shape: number[]; data: Float32Array }>();
-      for (const [name, t] of host) {
-        if (name.startsWith('experts.')) out.set(name, t);
-        else if (name.startsWith(`${impl}.`)) out.set(name.slice(impl.length + 1), t);
-      }
-      return out;
-    },
+    hostWeights: host,
     dispose: () => owned.forEach((v) => v.dispose()),
   };
 }
@@ -178,16 +186,18 @@ export function buildRoutingCase(layer: BenchLayer, dModel: number, topKIndex: I
   const x = tf.variable(tf.tensor2d(hostX, [tokens, dModel]), true, `bench.x.${uniqueId++}`);
   const previousLogits = hostPrevious ? tf.tensor2d(hostPrevious, [tokens, E]) : null;
   const dy = tf.tensor2d(hostDy, [tokens, dModel]);
-  const routing = tf.tidy(() => {
+  let routing: RouterOutput | null = null;
+  tf.tidy(() => {
     const r = route(x as tf.Tensor2D, layer.params.router, previousLogits, layer.settings);
-    return { ...r, routerLogits: tf.keep(r.routerLogits), routerProbs: tf.keep(r.routerProbs), routingWeights: tf.keep(r.routingWeights) };
+    routing = { ...r, routerLogits: tf.keep(r.routerLogits), routerProbs: tf.keep(r.routerProbs), routingWeights: tf.keep(r.routingWeights) };
   });
+  const routed = routing as unknown as RouterOutput;
   for (let i = 0; i < topKIndex.length; i++) {
-    if (routing.plan.topKIndex[i] !== topKIndex[i]) throw new Error(`designed routing failed at slot ${i}: router chose ${routing.plan.topKIndex[i]}, wanted ${topKIndex[i]}`);
+    if (routed.plan.topKIndex[i] !== topKIndex[i]) throw new Error(`designed routing failed at slot ${i}: router chose ${routed.plan.topKIndex[i]}, wanted ${topKIndex[i]}`);
   }
   return {
-    tokens, topKIndex, ffnSlots: countFfnSlots(topKIndex, layer.kinds), x, previousLogits, dy, routing,
+    tokens, topKIndex, ffnSlots: countFfnSlots(topKIndex, layer.kinds), x, previousLogits, dy, routing: routed,
     hostX, hostPrevious, hostDy,
-    dispose: () => tf.dispose([x, dy, routing.routerLogits, routing.routerProbs, routing.routingWeights, ...(previousLogits ? [previousLogits] : [])]),
+    dispose: () => tf.dispose([x, dy, routed.routerLogits, routed.routerProbs, routed.routingWeights, ...(previousLogits ? [previousLogits] : [])]),
   };
 }

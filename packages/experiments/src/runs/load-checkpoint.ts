@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModelWeights, MoeppLM, readWeightsConfig, resolveModelConfig, type ModelConfigInput } from '@moepp/core';
+import { BpeTokenizer } from '../data/index.js';
 
 /**
  * Rebuilds the model saved in `<runDir>/checkpoint/model.safetensors` (config from the file's
@@ -18,4 +19,9 @@ export function loadCheckpointModel(runDir: string): MoeppLM {
   const model = new MoeppLM(config, 0);
   loadModelWeights(model, bytes);
   return model;
+}
+
+/** The tokenizer a run was trained with (`<runDir>/tokenizer.json`). */
+export function loadRunTokenizer(runDir: string): BpeTokenizer {
+  return BpeTokenizer.fromFile(join(runDir, 'tokenizer.json'));
 }

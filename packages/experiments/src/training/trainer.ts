@@ -8,7 +8,8 @@
  * one with the same seed (a test interrupts and compares).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { join } from 'node:path';
 import {
   countParameters, decodeSafetensors, encodeSafetensors, forwardFlopsPerToken, loadModelWeights, MoeppLM, saveModelWeights,
@@ -92,6 +93,8 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
     folder.writeJson('config.json', config);
   }
   folder.writeJson('environment.json', describeEnvironment(options.backend, config.seed));
+  // The tokenizer travels with the run, so its checkpoint can be used on text without the corpus.
+  if (!existsSync(folder.path('tokenizer.json'))) writeFileAtomic(folder.path('tokenizer.json'), readFileSync(data.tokenizerPath));
 
   const model = new MoeppLM(config.model, config.seed);
   const optimizer = new AdamW({ beta1: t.beta1, beta2: t.beta2, epsilon: 1e-8, weightDecay: t.weightDecay });

@@ -1,0 +1,102 @@
+/**
+ * `checkpoint` routing: the routing of a trained model (a run folder's
+ * `checkpoint/model.safetensors`) on its validation split — the experts its routers actually
+ * pick, token by token, pooled over its MoE++ layers. The layer benchmark then dispatches with
+ * exactly those choices (at any width; the expert set must match the checkpoint's).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { MoeppLM, resolveModelConfig, saveModelWeights, type ExpertKind, type LayerRoutingStats } from '@moepp/core';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { EXPERT_SETS } from './bench-options.ts';
+import { join } from 'node:path';
+import { sequentialBatches } from '../data/index.ts';
+import { loadCheckpointModel } from '../runs/load-checkpoint.ts';
+import { prepareRunData } from '../runs/prepare-run-data.ts';
+import type { DataConfig } from '../studies/run-config.ts';
+import { repoRoot } from '../util/repo-root.ts';
+
+export interface CheckpointRouting {
+  /** Where it came from (run folder). */
+  source: string;
+  kinds: ExpertKind[];
+  topK: number;
+  tau: number;
+  /** (tokens·K) expert choices, best first: layer 0's tokens, then layer 1's, … */
+  topKIndex: Int32Array;
+  tokens: number;
+  /** Share of routing slots that went to FFN experts. */
+  ffnShare: number;
+}
+
+/**
+ * Runs the checkpoint on validation windows until `tokens` routed tokens are collected (pooled
+ * over layers: ⌈tokens / L⌉ per layer), and returns their top-K choices.
+ *
+ * @example
+ * const r = await checkpointRouting('results/default/moepp-tau0.75--seed1', 2048);
+ */
+export async function checkpointRouting(runDir: string, tokens: number): Promise<CheckpointRouting> {
+  const configFile = join(runDir, 'config.json');
+  if (!existsSync(configFile)) throw new Error(`${runDir} has no config.json; --checkpoint needs a run folder (results/<study>/<run-id>)`);
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as { data: DataConfig; training: { seqLen: number; batchSize: number } };
+  const model = loadCheckpointModel(runDir);
+  try {
+    const moe = model.config.moe;
+    if (!moe) throw new Error(`${runDir} holds a dense model; checkpoint routing needs an MoE model`);
+    const layerKinds = model.moeLayerKinds();
+    const kinds = layerKinds[0];
+    if (layerKinds.some((k) => k.join() !== kinds.join())) throw new Error(`${runDir}: MoE layers have different expert sets; pooled routing needs one set`);
+    const perLayer = Math.ceil(tokens / layerKinds.length);
+    const data = await prepareRunData(config.data, repoRoot());
+    const K = moe.topK;
+    const collected: Int32Array[][] = layerKinds.map(() => []);
+    let have = 0;
+    for (const batch of sequentialBatches(data.validation, { batchSize: config.training.batchSize, seqLen: config.training.seqLen })) {
+      let stats: LayerRoutingStats[] = [];
+      tf.tidy(() => {
+        const ids = tf.tensor2d(batch.inputs, [batch.batchSize, batch.seqLen], 'int32');
+        stats = model.forward(ids).routing;
+      });
+      stats.forEach((s, l) => collected[l].push(Int32Array.from(s.topKIndex)));
+      have += batch.batchSize * batch.seqLen;
+      if (have >= perLayer) break;
+    }
+    if (have < perLayer) throw new Error(`${runDir}: the validation split has only ${have} tokens, ${perLayer} needed per layer`);
+    const out = new Int32Array(tokens * K);
+    let cursor = 0;
+    for (const chunks of collected) {
+      let taken = 0;
+      for (const c of chunks) {
+        const n = Math.min(c.length, (perLayer - taken) * K, out.length - cursor);
+        out.set(c.subarray(0, n), cursor);
+        cursor += n;
+        taken += n / K;
+        if (taken >= perLayer || cursor >= out.length) break;
+      }
+    }
+    let ffn = 0;
+    for (const e of out) if (kinds[e] === 'ffn') ffn++;
+    return { source: runDir, kinds: [...kinds], topK: K, tau: moe.tau, topKIndex: out, tokens, ffnShare: ffn / out.length };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * A run folder holding an *untrained* (8+4)E model's checkpoint, on a tenth of Brown with a
+ * 512-token vocabulary — for tests and for trying `--checkpoint` before any model is trained.
+ *
+ * @example
+ * writeUntrainedCheckpoint('/tmp/untrained'); // then: pnpm bench --checkpoint /tmp/untrained --experts 8
+ */
+export function writeUntrainedCheckpoint(dir: string, moe: { ffnHidden?: number; tau?: number } = {}): void {
+  const config = resolveModelConfig({ vocabSize: 512, dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 32, moe: { experts: EXPERT_SETS[8].moepp, ffnHidden: moe.ffnHidden ?? 32, tau: moe.tau ?? 0.75 } });
+  const model = new MoeppLM(config, 5);
+  try {
+    mkdirSync(join(dir, 'checkpoint'), { recursive: true });
+    writeFileSync(join(dir, 'checkpoint', 'model.safetensors'), saveModelWeights(model));
+    writeFileSync(join(dir, 'config.json'), `${JSON.stringify({ note: 'untrained model (bench test fixture)', data: { corpus: 'brown', brownEvery: 10, vocabSize: 512 }, training: { batchSize: 4, seqLen: 32 } }, null, 2)}\n`);
+  } finally {
+    model.dispose();
+  }
+}
