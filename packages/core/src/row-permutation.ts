@@ -5,8 +5,59 @@
  * Why not `tf.gather`: its gradient needs the `UnsortedSegmentSum` kernel, which the `wasm`
  * backend lacks, and on `wasm`/`cpu` a gather of rows runs ~8× slower than copying the rows on
  * the host (architecture.md). Native TensorFlow has fast kernels for both, so it keeps them.
+ *
+ * Host work reads and writes tensors in place where the backend allows it (`readRows`,
+ * `writeRows`): on `wasm` a tensor's data lives on the wasm heap, and `dataSync()` would copy all
+ * of it out (as would the upload of a new tensor back in); on `cpu` `dataSync()` already returns
+ * the tensor's own array.
  */
 import * as tf from '@tensorflow/tfjs-core';
+
+/** The parts of tfjs-backend-wasm's backend object that in-place host access needs. */
+interface WasmBackendView {
+  wasm: { wasmMemory?: { buffer: ArrayBufferLike }; HEAPU8: Uint8Array };
+  getMemoryOffset(dataId: object): number;
+}
+
+function wasmBackend(): WasmBackendView | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const backend = tf.backend() as unknown as Partial<WasmBackendView>;
+  return typeof backend.getMemoryOffset === 'function' && backend.wasm ? (backend as WasmBackendView) : null;
+}
+
+function heapView(backend: WasmBackendView, t: tf.Tensor): Float32Array {
+  // The threaded build may replace the heap's buffer when memory grows; wasmMemory has the current one.
+  const buffer = backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
+  return new Float32Array(buffer, backend.getMemoryOffset(t.dataId), t.size);
+}
+
+/**
+ * A float32 tensor's values for reading on the host, without a copy where the backend allows it.
+ * On wasm the view is valid only until the next tensor allocation (which may move the heap):
+ * allocate outputs first (`writeRows`), then read.
+ */
+export function readRows(t: tf.Tensor): Float32Array {
+  if (t.dtype !== 'float32') throw new Error(`readRows: float32 tensors only, got ${t.dtype}`);
+  const backend = wasmBackend();
+  return backend ? heapView(backend, t) : (t.dataSync() as Float32Array);
+}
+
+/**
+ * New float32 tensors of `shapes`, zero-filled, whose values `fill` then writes — on wasm in place
+ * on the heap (no upload copy). `fill` runs after every output is allocated, so views it takes of
+ * inputs with `readRows` stay valid while it runs.
+ */
+export function writeRows(shapes: number[][], fill: (outs: Float32Array[]) => void): tf.Tensor[] {
+  const backend = wasmBackend();
+  if (backend) {
+    const tensors = shapes.map((s) => tf.zeros(s, 'float32'));
+    fill(tensors.map((t) => heapView(backend, t)));
+    return tensors;
+  }
+  const outs = shapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));
+  fill(outs);
+  return outs.map((o, i) => tf.tensor(o, shapes[i], 'float32'));
+}
 
 /**
  * `out[i] = x[index[i]]` for a 2-D `x` (rows, D); differentiable in `x`.
@@ -37,7 +88,8 @@ export function scatterAddRows(y: tf.Tensor2D, index: Int32Array, rows: number):
   return op(y) as tf.Tensor2D;
 }
 
-function usesNativeKernels(): boolean {
+/** Whether row moves should use the backend's own gather / segment-sum kernels (native TensorFlow). */
+export function usesNativeKernels(): boolean {
   return tf.getBackend() === 'tensorflow';
 }
 
@@ -45,13 +97,14 @@ function gatherRowsForward(x: tf.Tensor2D, index: Int32Array): tf.Tensor2D {
   const [rows, d] = x.shape;
   checkIndex(index, rows);
   if (usesNativeKernels()) return tf.tidy(() => tf.gather(x, tf.tensor1d(index, 'int32')));
-  const src = x.dataSync() as Float32Array; // sync read: dispatch
-  const out = new Float32Array(index.length * d);
-  for (let i = 0; i < index.length; i++) {
-    const r = index[i];
-    out.set(src.subarray(r * d, r * d + d), i * d);
-  }
-  return tf.tensor2d(out, [index.length, d]); // (M, D)
+  const [out] = writeRows([[index.length, d]], ([dst]) => {
+    const src = readRows(x); // sync read: dispatch
+    for (let i = 0; i < index.length; i++) {
+      const r = index[i];
+      dst.set(src.subarray(r * d, r * d + d), i * d);
+    }
+  });
+  return out as tf.Tensor2D; // (M, D)
 }
 
 function scatterAddRowsForward(y: tf.Tensor2D, index: Int32Array, rows: number): tf.Tensor2D {
@@ -59,14 +112,15 @@ function scatterAddRowsForward(y: tf.Tensor2D, index: Int32Array, rows: number):
   if (index.length !== y.shape[0]) throw new Error(`scatterAddRows: ${index.length} indices for ${y.shape[0]} rows`);
   checkIndex(index, rows);
   if (usesNativeKernels()) return tf.tidy(() => tf.unsortedSegmentSum(y, tf.tensor1d(index, 'int32'), rows));
-  const src = y.dataSync() as Float32Array; // sync read: dispatch
-  const out = new Float32Array(rows * d);
-  for (let i = 0; i < index.length; i++) {
-    const o = index[i] * d;
-    const s = i * d;
-    for (let j = 0; j < d; j++) out[o + j] += src[s + j];
-  }
-  return tf.tensor2d(out, [rows, d]); // (rows, D)
+  const [out] = writeRows([[rows, d]], ([dst]) => {
+    const src = readRows(y); // sync read: dispatch
+    for (let i = 0; i < index.length; i++) {
+      const o = index[i] * d;
+      const s = i * d;
+      for (let j = 0; j < d; j++) dst[o + j] += src[s + j];
+    }
+  });
+  return out as tf.Tensor2D; // (rows, D)
 }
 
 function checkIndex(index: Int32Array, rows: number): void {

@@ -119,6 +119,20 @@ describe('initWasmBackend', () => {
 });
 
 describe('threaded against single-threaded wasm (child processes)', () => {
+  it('falls back to one thread, saying why, where Node cannot start the workers (--input-type)', () => {
+    const code = `
+      import { initWasmBackend } from ${JSON.stringify(modulePath)};
+      process.stdout.write(JSON.stringify(await initWasmBackend({ threads: 2 })));
+    `;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(JSON.parse(out)).toEqual({ threads: 1, simd: true, note: expect.stringMatching(/--input-type/) });
+  });
+
+
   it('gives the same product with 1 and 2 threads, and the 2-thread child exits by itself', () => {
     const one = productInChild(1);
     const two = productInChild(2);

@@ -8,8 +8,8 @@
  *
  * 1. tfjs gives emscripten a `locateFile` that returns `URL.createObjectURL(blob)` for the pthread
  *    worker script, and Node's `worker_threads.Worker` rejects `blob:` URLs (ERR_WORKER_PATH).
- *    We answer that one `createObjectURL` call with the path of a temporary `.cjs` file holding the
- *    same worker script (tfjs's own `wasmWorkerContents`).
+ *    We answer that one `createObjectURL` call with the path of a `.cjs` file holding the same
+ *    worker script (tfjs's own `wasmWorkerContents`), kept in a per-user temp directory.
  * 2. Each worker is then told to `importScripts()` the main emscripten script, which tfjs passes as
  *    another Blob (`mainScriptUrlOrBlob`) holding `factory.toString()`. Under Node that text is the
  *    rollup-transformed copy inside tfjs's bundle and refers to bundle locals (`require$$0`), so it
@@ -26,10 +26,16 @@
  * demand) are pointed at the same files through the module's own `locateFile` and
  * `mainScriptUrlOrBlob`, and workers are `unref()`ed so an idle thread pool does not keep the
  * process alive.
+ *
+ * Limits: pthread workers inherit the process's `execArgv`, and Node refuses `--input-type` in a
+ * worker, so a process started with it stays single-threaded (said in `note`). A threaded start
+ * that fails for another reason falls back to one thread, but workers it already started cannot
+ * be reached from here to be terminated.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -112,14 +118,40 @@ function prepareThreadedFiles(): ThreadedFiles {
     '  };',
     '})();',
   ].join('\n');
-  const dir = mkdtempSync(join(tmpdir(), 'moepp-wasm-threads-'));
-  // Workers may be created at any time (emscripten grows the pool on demand), so the file lives
-  // as long as the process.
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const workerPath = join(dir, 'tfjs-backend-wasm-threaded-simd.worker.cjs');
-  writeFileSync(workerPath, `${workerScript}\n${redirect}\n`);
+  const workerPath = writeWorkerScript(`${workerScript}\n${redirect}\n`);
   threadedFiles = { workerPath, mainScriptPath, workerBlobSize: Buffer.byteLength(workerScript) };
   return threadedFiles;
+}
+
+/**
+ * Writes the worker script to a file that any later worker can load. Workers may be created at
+ * any time (emscripten grows its pool on demand), so the file must outlive initialisation; it is
+ * named by its content in a per-user directory and shared by every process, rather than written
+ * per process and removed at exit (killed processes, vitest's forks among them, never clean up).
+ */
+function writeWorkerScript(script: string): string {
+  const name = `tfjs-backend-wasm-threaded-simd.worker-${createHash('sha256').update(script).digest('hex').slice(0, 16)}.cjs`;
+  try {
+    const uid = process.getuid?.();
+    const dir = join(tmpdir(), `moepp-wasm-threads${uid === undefined ? '' : `-${uid}`}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = statSync(dir);
+    // Code is loaded from here: only a directory that nobody else can write to will do.
+    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) throw new Error(`${dir} is writable by others`);
+    const path = join(dir, name);
+    if (!existsSync(path) || readFileSync(path, 'utf8') !== script) {
+      const partial = `${path}.${process.pid}.tmp`;
+      writeFileSync(partial, script);
+      renameSync(partial, path); // atomic: a concurrent process never sees half a file
+    }
+    return path;
+  } catch {
+    const dir = mkdtempSync(join(tmpdir(), 'moepp-wasm-threads-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, name);
+    writeFileSync(path, script);
+    return path;
+  }
 }
 
 /** Runs `init` with the three Node workarounds of the module comment in place, then removes them. */
@@ -194,6 +226,7 @@ export async function initWasmBackend(options: WasmInitOptions = {}): Promise<Wa
   if (requested > 1) {
     if (!simd) note = 'tfjs ships its threaded wasm build only with SIMD, which this runtime lacks';
     else if (!runtimeSupportsWasmThreads()) note = 'this runtime lacks SharedArrayBuffer, wasm atomics or worker_threads';
+    else if (process.execArgv.some((a) => a.startsWith('--input-type'))) note = 'this process was started with --input-type, which Node refuses in the worker threads';
     else {
       try {
         const files = prepareThreadedFiles();

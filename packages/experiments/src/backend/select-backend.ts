@@ -23,8 +23,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 // These two live in core (backend plumbing beside the model's tests); import them from
 // '@moepp/core' once its index exports them.
-import { initWasmBackend, MAX_WASM_THREADS } from '../../../core/src/backend/wasm-threads.ts';
-import { patchWasmKernels } from '../../../core/src/backend/wasm-kernel-patches.ts';
+import { initWasmBackend, MAX_WASM_THREADS, patchWasmKernels } from '@moepp/core/backend';
 
 const require = createRequire(import.meta.url);
 
@@ -34,6 +33,14 @@ export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
 /** A backend that was asked for but cannot be used, or an invalid setting; `message` says what to do. */
+/**
+ * Default wasm thread count: 1, not one per core. Measured on the 2-core machine this project runs
+ * on (BENCHMARKS.md, "Threads"): XNNPACK's pool adds 0.1–0.6 ms to every op, so a small-preset
+ * training step (hundreds of small ops) runs 1.7–2× slower with 2 threads than with 1; only large
+ * matmuls with an idle second core gain. `--threads` / `MOEPP_THREADS` set it per run.
+ */
+export const DEFAULT_WASM_THREADS = 1;
+
 export class BackendError extends Error {
   override name = 'BackendError';
 }
@@ -41,7 +48,7 @@ export class BackendError extends Error {
 export interface SelectBackendOptions {
   /** `--backend`; overrides `MOEPP_BACKEND`. Default `auto`. */
   requested?: string;
-  /** `--threads` for wasm; overrides `MOEPP_THREADS`. Default: the machine's logical cores. */
+  /** `--threads` for wasm; overrides `MOEPP_THREADS`. Default: {@link DEFAULT_WASM_THREADS}. */
   threads?: number;
   /** Environment to read `MOEPP_BACKEND` / `MOEPP_THREADS` from (tests pass their own). */
   env?: Record<string, string | undefined>;
@@ -160,7 +167,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   const choice: BackendChoice = rawChoice === undefined || rawChoice === '' ? 'auto' : parseChoice(rawChoice, source);
   const threadsSource = options.threads !== undefined ? '--threads' : 'MOEPP_THREADS';
   const rawThreads = options.threads ?? (env.MOEPP_THREADS === undefined || env.MOEPP_THREADS === '' ? undefined : env.MOEPP_THREADS);
-  const threads = rawThreads === undefined ? availableParallelism() : parseThreads(rawThreads, threadsSource);
+  const threads = rawThreads === undefined ? DEFAULT_WASM_THREADS : parseThreads(rawThreads, threadsSource);
   const how = choice === 'auto' ? 'auto' : `requested by ${source}`;
   const failed: { backend: string; why: string }[] = [];
 

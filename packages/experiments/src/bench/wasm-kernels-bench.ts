@@ -17,8 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { initWasmBackend } from '../../../core/src/backend/wasm-threads.ts';
-import { patchWasmKernels } from '../../../core/src/backend/wasm-kernel-patches.ts';
+import { initWasmBackend, patchWasmKernels } from '@moepp/core/backend';
 
 interface Timing {
   medianMs: number;

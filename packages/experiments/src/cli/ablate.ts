@@ -43,13 +43,14 @@ const program = new Command()
   .option('--set <key=value>', 'override a config value, e.g. training.steps=300 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--base <preset>', 'use another preset from experiments/presets/ (e.g. smoke) instead of the study\'s base')
   .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu (default: MOEPP_BACKEND or auto)')
+  .option('--threads <n>', 'wasm threads (default: MOEPP_THREADS or 1 — see BENCHMARKS.md, "Threads")')
   .option('--results <dir>', 'results folder', join(root, 'results'))
   .option('--no-report', 'skip writing the report (tables and figures) after the runs')
   .showHelpAfterError();
 
 async function main(): Promise<void> {
   program.parse();
-  const opts = program.opts<{ list?: boolean; index?: number; force?: boolean; set: string[]; base?: string; backend?: string; results: string; report: boolean }>();
+  const opts = program.opts<{ list?: boolean; index?: number; force?: boolean; set: string[]; base?: string; backend?: string; threads?: string; results: string; report: boolean }>();
   const studyFile = resolveStudyFile(program.args[0]);
   const study = loadStudy(studyFile);
   if (opts.base) study.base = opts.base;
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
   }
   const runs = opts.index === undefined ? plan : [plan[opts.index]];
 
-  const backend = await selectBackend({ requested: opts.backend });
+  const backend = await selectBackend({ requested: opts.backend, threads: opts.threads === undefined ? undefined : Number(opts.threads) });
   console.log(`backend: ${backend.description}`);
   console.log(`study ${study.name}: ${runs.length} of ${plan.length} runs → ${join(resultsDir, study.name)}`);
 
