@@ -144,25 +144,27 @@ function combineOnHost(
     (args[inputs.length] as tf.GradSaveFunc)(ins);
     const [value] = writeRows([[tokens, d]], ([out]) => {
       const h = views(ins);
+      const weights = h.w;
       slots.forEach(({ index, weightIndex }, b) => {
         const y = h.y[b];
         for (let i = 0; i < index.length; i++) {
-          const w = h.w[weightIndex[i]];
+          const w = weights[weightIndex[i]];
           if (w === 0) continue;
           const o = index[i] * d;
           const s = i * d;
           for (let j = 0; j < d; j++) out[o + j] += w * y[s + j];
         }
       });
+      const { x: hx, keep, mix, vectors } = h;
       for (let n = 0; n < tokens; n++) {
         const o = n * d;
-        const k = h.keep ? h.keep[n] : 0;
-        if (k !== 0) for (let j = 0; j < d; j++) out[o + j] += k * h.x[o + j];
+        const k = keep ? keep[n] : 0;
+        if (k !== 0) for (let j = 0; j < d; j++) out[o + j] += k * hx[o + j];
         for (let c = 0; c < C; c++) {
-          const a = h.mix![n * C + c];
+          const a = mix![n * C + c];
           if (a === 0) continue;
           const v = c * d;
-          for (let j = 0; j < d; j++) out[o + j] += a * h.vectors![v + j];
+          for (let j = 0; j < d; j++) out[o + j] += a * vectors![v + j];
         }
       }
     });
@@ -193,24 +195,29 @@ function combineOnHost(
           const dKeep = h.keep ? grads[B + 2] : null;
           const dMix = C ? grads[grads.length - 2] : null;
           const dVectors = C ? grads[grads.length - 1] : null;
+          const { x: hx, keep, mix, vectors } = h;
           for (let n = 0; n < tokens; n++) {
             const o = n * d;
-            if (h.keep) {
-              const k = h.keep[n];
+            if (keep) {
+              const k = keep[n];
               let dot = 0;
               for (let j = 0; j < d; j++) {
                 dx[o + j] = k * g[o + j];
-                dot += h.x[o + j] * g[o + j];
+                dot += hx[o + j] * g[o + j];
               }
               dKeep![n] = dot;
             }
             for (let c = 0; c < C; c++) {
-              const a = h.mix![n * C + c];
+              const a = mix![n * C + c];
               const v = c * d;
               let dot = 0;
-              for (let j = 0; j < d; j++) {
-                dot += h.vectors![v + j] * g[o + j];
-                dVectors![v + j] += a * g[o + j];
+              if (a === 0) {
+                for (let j = 0; j < d; j++) dot += vectors![v + j] * g[o + j];
+              } else {
+                for (let j = 0; j < d; j++) {
+                  dot += vectors![v + j] * g[o + j];
+                  dVectors![v + j] += a * g[o + j];
+                }
               }
               dMix![n * C + c] = dot;
             }

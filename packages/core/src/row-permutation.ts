@@ -17,18 +17,19 @@ import * as tf from '@tensorflow/tfjs-core';
 interface WasmBackendView {
   wasm: { wasmMemory?: { buffer: ArrayBufferLike }; HEAPU8: Uint8Array };
   getMemoryOffset(dataId: object): number;
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }
 
 function wasmBackend(): WasmBackendView | null {
   if (tf.getBackend() !== 'wasm') return null;
   const backend = tf.backend() as unknown as Partial<WasmBackendView>;
-  return typeof backend.getMemoryOffset === 'function' && backend.wasm ? (backend as WasmBackendView) : null;
+  return typeof backend.getMemoryOffset === 'function' && typeof backend.makeOutput === 'function' && backend.wasm ? (backend as WasmBackendView) : null;
 }
 
-function heapView(backend: WasmBackendView, t: tf.Tensor): Float32Array {
+function heapView(backend: WasmBackendView, t: { dataId: object; shape: number[] }): Float32Array {
   // The threaded build may replace the heap's buffer when memory grows; wasmMemory has the current one.
   const buffer = backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
-  return new Float32Array(buffer, backend.getMemoryOffset(t.dataId), t.size);
+  return new Float32Array(buffer, backend.getMemoryOffset(t.dataId), t.shape.reduce((a, b) => a * b, 1));
 }
 
 /**
@@ -50,8 +51,11 @@ export function readRows(t: tf.Tensor): Float32Array {
 export function writeRows(shapes: number[][], fill: (outs: Float32Array[]) => void): tf.Tensor[] {
   const backend = wasmBackend();
   if (backend) {
-    const tensors = shapes.map((s) => tf.zeros(s, 'float32'));
-    fill(tensors.map((t) => heapView(backend, t)));
+    // Heap memory straight from the backend: `tf.zeros` would build a zero array in JS and copy it in.
+    const tensors = shapes.map((s) => tf.engine().makeTensorFromTensorInfo(backend.makeOutput(s, 'float32')));
+    const views = tensors.map((t) => heapView(backend, t));
+    for (const v of views) v.fill(0);
+    fill(views);
     return tensors;
   }
   const outs = shapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));

@@ -71,6 +71,8 @@ export interface BenchOptions {
    */
   maxGroupSeconds: number;
   peer: 'torch' | null;
+  /** Threads of the PyTorch peer (the setting: 2). */
+  peerThreads: number;
   python: string;
   /** Per-op profile of one training step (profile.csv). */
   profile: boolean;
@@ -94,6 +96,7 @@ export interface RawBenchArgs {
   warmup?: string;
   maxGroupSeconds?: string;
   peer?: string;
+  peerThreads?: string;
   python?: string;
   profile?: boolean;
   out?: string;
@@ -222,6 +225,7 @@ export function resolveBenchOptions(raw: RawBenchArgs): BenchOptions {
     warmup: integer(raw.warmup, 'warmup', 0, preset === 'quick' ? 1 : 2),
     maxGroupSeconds: positive(raw.maxGroupSeconds, 'max-group-seconds', preset === 'full' ? 900 : preset === 'quick' ? 20 : 300),
     peer: peer?.[0] ?? null,
+    peerThreads: integer(raw.peerThreads, 'peer-threads', 1, 2),
     python: raw.python ?? '/usr/bin/python3',
     profile: raw.profile ?? preset !== 'quick',
     outDir: raw.out ?? 'results/bench',

@@ -9,16 +9,16 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { describeEnvironment } from '../runs/environment.ts';
-import { countFfnSlots, sampleBalancedTopK } from './balanced-routing.ts';
+import { sampleBalancedTopK } from './balanced-routing.ts';
 import { MEASURES, TOP_K, type BenchOptions, type ExpertSet, type Measure, type Routing, type Width } from './bench-options.ts';
 import type { BenchBackend } from './bench-backend.ts';
 import { checkpointRouting, type CheckpointRouting } from './checkpoint-routing.ts';
-import { ffnForwardFlops, layerMeasureFlops, theoreticalIncrease } from './flops.ts';
+import { layerMeasureFlops, theoreticalIncrease } from './flops.ts';
 import { runInterleaved, type TimedCall } from './interleave.ts';
 import { layerCsv, recordsCsv, type LayerCsvRow } from './layer-csv.ts';
 import { buildLayerPair, buildRoutingCase, type Impl, type LayerPair, type RoutingCase } from './layer-fixture.ts';
 import { layerCall, layerResults, transientPeakBytes, type LayerMeasure, type LayerResults } from './layer-measures.ts';
-import { plainMatmulGflops } from './matmul-rate.ts';
+import { matmulChain, plainMatmulGflops, type MatmulChain } from './matmul-rate.ts';
 import { profileOps, type OpProfile } from './op-profile.ts';
 import { deliveredFraction, summarizeTimes, throughputIncrease } from './statistics.ts';
 import { summaryMarkdown } from './summary-markdown.ts';
@@ -105,7 +105,7 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
   if (options.peer === 'torch') {
     const t = torchAvailable(options.python);
     peerOk = t.ok;
-    const line = t.ok ? `PyTorch peer: torch ${t.detail} via ${options.python}, ${backend.threads} thread(s) (OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = ${backend.threads}, OMP_WAIT_POLICY=PASSIVE)` : `PyTorch peer skipped: ${t.detail}. Install it (Debian: apt-get install python3-torch libopenblas0-pthread) or pass --python <path>.`;
+    const line = t.ok ? `PyTorch peer: torch ${t.detail} via ${options.python}, ${options.peerThreads} thread(s) (OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = ${options.peerThreads}, OMP_WAIT_POLICY=PASSIVE); ours: ${backend.threads} thread(s)` : `PyTorch peer skipped: ${t.detail}. Install it (Debian: apt-get install python3-torch libopenblas0-pthread) or pass --python <path>.`;
     log(line);
     notes.push(line);
   }
@@ -134,9 +134,14 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
       if (cases.length === 0) continue;
       log(`[${gi + 1}/${groups.length}] ${g.width} ${g.experts}E tokens ${g.tokens} ${routing}: ${g.measures.join(', ')} (${cases.map((c) => c.key).join(' ')})`);
       const expected = new Map<string, Partial<Record<LayerMeasure, LayerResults>>>();
-      for (const measure of g.measures) {
+      // The plain matmul chain at each case's mean rows per FFN expert runs inside the first
+      // measure's rounds, so its rate and the layer's are taken under the same machine state.
+      const chains = new Map<string, MatmulChain>(cases.map((cs) => [cs.key, matmulChain(cs.c.ffnSlots / pair!.moe.kinds.length, pair!.dModel, pair!.dFfn)]));
+      const matmulRate = new Map<string, number>();
+      for (const [mi, measure] of g.measures.entries()) {
         const groupStart = performance.now();
         const calls: TimedCall[] = cases.map((cs) => ({ key: cs.key, run: layerCall(measure, pair![cs.impl], cs.c) }));
+        if (mi === 0) for (const [key, chain] of chains) calls.push({ key: `matmul:${key}`, run: () => chain.run() });
         const times = runInterleaved(calls, {
           ...timing,
           onRound: progress(measure),
@@ -144,15 +149,20 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
         endProgress();
         const measured = new Map<string, ReturnType<typeof summarizeTimes>>();
         for (const cs of cases) measured.set(cs.key, summarizeTimes(times.get(cs.key)!));
+        if (mi === 0) {
+          for (const [key, chain] of chains) {
+            matmulRate.set(key, chain.flops / (summarizeTimes(times.get(`matmul:${key}`)!).medianMs * 1e6));
+            chain.dispose();
+          }
+        }
         const moeCase = cases.find((c) => c.impl === 'moe')!;
         const moeFlops = caseFlops(pair, measure, moeCase);
         for (const cs of cases) {
           const t = measured.get(cs.key)!;
           const flops = caseFlops(pair, measure, cs);
           const layer = pair[cs.impl];
-          const nFfn = layer.kinds.filter((k) => k === 'ffn').length;
           const peak = layer.paramBytes + (await transientPeakBytes(calls.find((c) => c.key === cs.key)!.run));
-          const matmul = plainMatmulGflops(cs.c.ffnSlots / nFfn, pair.dModel, pair.dFfn);
+          const matmul = matmulRate.get(cs.key)!;
           const increase = cs.impl === 'moepp' ? throughputIncrease(measured.get(moeCase.key)!.medianMs, t.medianMs) : null;
           const theoretical = cs.impl === 'moepp' ? theoreticalIncrease(moeFlops.total, flops.total) : null;
           rows.push({
@@ -181,7 +191,7 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
       if (peerOk) {
         log('  PyTorch peer: checking outputs and timing the same measures …');
         const peerCases: PeerCase[] = cases.map((cs) => ({ key: cs.key, impl: cs.impl, tau: cs.tau, c: cs.c, expected: expected.get(cs.key) ?? {} }));
-        const result = runTorchPeer(options.python, peerPayload(pair, peerCases, g.measures, timing, backend.threads), backend.threads);
+        const result = runTorchPeer(options.python, peerPayload(pair, peerCases, g.measures, timing, options.peerThreads), options.peerThreads);
         for (const ch of result.checks) checks.push({ ...ch, key: `${g.width}/${g.experts}E/${g.tokens}/${routing}/${ch.key}` });
         const worst = Math.max(...result.checks.map((c) => c.max_abs_diff / Math.max(1, c.max_abs)));
         log(`  torch ${result.torch} (${result.threads} threads): largest relative difference ${worst.toExponential(2)}`);
@@ -342,8 +352,6 @@ function buildCases(pair: LayerPair, g: LayerGroup, routing: Routing, checkpoint
   add('moe', null, moeTopK, 'moe');
   const topK = checkpoint.topKIndex.subarray(0, g.tokens * TOP_K);
   add('moepp', checkpoint.tau, Int32Array.from(topK), `moepp@ckpt`);
-  if (countFfnSlots(cases[1].c.topKIndex, pair.moepp.kinds) !== cases[1].c.ffnSlots) throw new Error('internal: FFN slot count mismatch');
   return cases;
 }
 
-export { ffnForwardFlops };
