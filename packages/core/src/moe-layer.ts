@@ -12,11 +12,11 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients; the layer must be trainable wherever it is used.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { indicesOfKind, type ExpertKind } from './experts/expert-kinds.js';
-import { ffnForward, type FfnParams } from './experts/ffn-expert.js';
+import { ffnBackward, ffnForward, ffnForwardParts, type FfnGradients, type FfnParams } from './experts/ffn-expert.js';
 import type { ConstantExpertParams } from './experts/constant-expert.js';
 import { copyExpertForward } from './experts/zero-computation-experts.js';
 import { route, type RouterParams, type RouterSettings, type RouterOutput } from './router.js';
-import { gatherRows, readRows, scatterAddRows, usesNativeKernels, writeRows } from './row-permutation.js';
+import { gatherRows, readRows, scatterAddRows, takeRows, usesNativeKernels, writeRows } from './row-permutation.js';
 
 export interface MoeLayerParams {
   router: RouterParams;
@@ -54,8 +54,8 @@ export function combineExperts(
   params: MoeLayerParams,
   kinds: readonly ExpertKind[],
 ): tf.Tensor2D {
+  if (!usesNativeKernels()) return combineOnHost(x, routing, params, kinds);
   const zc = zeroComputationTerms(x, routing.routingWeights, params, kinds);
-  if (!usesNativeKernels()) return combineOnHost(x, routing, params, kinds, zc);
   const parts: tf.Tensor2D[] = [];
   if (routing.plan.ffnSlotToken.length > 0) parts.push(ffnExpertsNative(x, routing, params, kinds));
   if (zc.keepInput) parts.push(tf.mul(zc.keepInput, copyExpertForward(x)) as tf.Tensor2D);
@@ -103,130 +103,207 @@ function selectColumns(experts: number, columns: number[], sum: boolean): tf.Ten
 }
 
 /**
- * Dispatch and combine on wasm / cpu. Each FFN expert's rows are gathered on the host straight
- * from x (the wasm `Slice` kernel copies its whole input, so slicing expert blocks out of one
- * gathered tensor would cost E·S·D) and each expert runs in its own `tidy`, so its intermediates
- * go as soon as its output exists (the tape keeps what the backward needs). Then one op sums
- * everything into (N, D): every expert row scaled by its routing weight into its token's row,
- * plus the ZC terms c ⊙ x + A · V — one (N, D) tensor instead of one per term. Its gradient is
- * written out: dy rows w·dout, d w = ⟨y, dout⟩, dc = ⟨x, dout⟩, dA = dout · Vᵀ, dV = Aᵀ · dout,
- * dx = c ⊙ dout.
+ * Dispatch, all experts and combine on wasm / cpu, as one op with a written-out backward.
+ *
+ * Forward: each FFN expert's rows are gathered on the host straight from x (the wasm `Slice`
+ * kernel used to copy its whole input), the expert runs, and its rows are scaled by their routing
+ * weights and added into their tokens' (N, D) output rows. The copy and constant experts are
+ * added on the host, token by token and only where their weight is non-zero:
+ * `out += (Σ_copy w + Σ_const w·a₁)·x + Σ_const w·a₂·v`, with the constant expert's 2-way softmax
+ * written a₁ = sigmoid(l), a₂ = sigmoid(−l), l = x·(W_c[:,0] − W_c[:,1]). One (N, D) tensor holds
+ * everything; without a gradient being recorded each expert's activations are freed once its
+ * output is combined.
+ *
+ * Backward, per FFN expert, from its saved rows, gate and up projections (`ffnBackward`): the
+ * weights' gradients and the rows' dx with no weight ever transposed, so the cost is O(rows) per
+ * expert; all dx — FFN rows, copy and constant experts — go into one (N, D) gradient. Routing
+ * weights get ⟨E_e(x), dout⟩. Constant experts: with p = ⟨x, dout⟩, q = ⟨v, dout⟩ per token,
+ * dl = w·a₁·a₂·(p − q), dW_c[:,0] = −dW_c[:,1] = Σ dl·x, dv = Σ w·a₂·dout, dx += dl·(W_c[:,0] − W_c[:,1]).
  */
 function combineOnHost(
   x: tf.Tensor2D,
   { plan, routingWeights }: Pick<RouterOutput, 'plan' | 'routingWeights'>,
   params: MoeLayerParams,
   kinds: readonly ExpertKind[],
-  zc: ZeroComputationTerms,
 ): tf.Tensor2D {
   const [tokens, d] = x.shape;
-  const outputs: tf.Tensor2D[] = [];
-  const slots: { index: Int32Array; weightIndex: Int32Array }[] = [];
+  const E = kinds.length;
+  const experts: { index: Int32Array; weightIndex: Int32Array; p: FfnParams }[] = [];
   kinds.forEach((kind, e) => {
     const begin = plan.expertSlotOffsets[e];
     const end = plan.expertSlotOffsets[e + 1];
     if (kind !== 'ffn' || end === begin) return;
-    const index = plan.ffnSlotToken.subarray(begin, end);
-    outputs.push(tf.tidy(() => ffnForward(tf.tidy('dispatch', () => gatherRows(x, index)), params.experts[e] as FfnParams))); // (count, D)
-    slots.push({ index, weightIndex: plan.ffnSlotWeightIndex.subarray(begin, end) });
+    experts.push({ index: plan.ffnSlotToken.subarray(begin, end), weightIndex: plan.ffnSlotWeightIndex.subarray(begin, end), p: params.experts[e] as FfnParams });
   });
-
-  const B = outputs.length;
-  const C = zc.mix ? zc.mix.shape[1] : 0;
-  const inputs: tf.Tensor[] = [...outputs, routingWeights, x, ...[zc.keepInput, zc.mix, zc.vectors].filter((t): t is tf.Tensor2D => t !== null)];
-  /** Host views of the op's inputs, in `inputs` order (valid until the next allocation). */
-  const views = (ts: tf.Tensor[]) => {
-    const v = ts.map(readRows); // sync read: dispatch
-    return { y: v.slice(0, B), w: v[B], x: v[B + 1], keep: zc.keepInput ? v[B + 2] : null, mix: C ? v[v.length - 2] : null, vectors: C ? v[v.length - 1] : null };
+  const copies = indicesOfKind(kinds, 'copy');
+  const constants = indicesOfKind(kinds, 'constant');
+  const B = experts.length;
+  const C = constants.length;
+  // Input order: x, routing weights, (W_gate, W_up, W_down) per FFN expert with rows, (W_c, v) per constant expert.
+  const inputs: tf.Tensor[] = [
+    x,
+    routingWeights,
+    ...experts.flatMap(({ p }) => [p.wGate, p.wUp, p.wDown]),
+    ...constants.flatMap((e) => [(params.experts[e] as ConstantExpertParams).wC, (params.experts[e] as ConstantExpertParams).v]),
+  ];
+  const weightsOf = (ts: tf.Tensor[], b: number): FfnParams => ({ wGate: ts[2 + 3 * b], wUp: ts[3 + 3 * b], wDown: ts[4 + 3 * b] }) as unknown as FfnParams;
+  const constantOf = (ts: tf.Tensor[], c: number) => ({ wC: ts[2 + 3 * B + 2 * c], v: ts[3 + 3 * B + 2 * c] });
+  /** (C·D) W_c[:,0] − W_c[:,1] of each constant expert, from host views. */
+  const logitGaps = (ts: tf.Tensor[]): Float32Array => {
+    const gaps = new Float32Array(C * d);
+    for (let c = 0; c < C; c++) {
+      const wc = readRows(constantOf(ts, c).wC);
+      for (let j = 0; j < d; j++) gaps[c * d + j] = wc[2 * j] - wc[2 * j + 1];
+    }
+    return gaps;
   };
+  const recording = isRecordingGradients();
+
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const ins = args.slice(0, inputs.length) as tf.Tensor[];
-    (args[inputs.length] as tf.GradSaveFunc)(ins);
-    const [value] = writeRows([[tokens, d]], ([out]) => {
-      const h = views(ins);
-      const weights = h.w;
-      slots.forEach(({ index, weightIndex }, b) => {
-        const y = h.y[b];
-        for (let i = 0; i < index.length; i++) {
-          const w = weights[weightIndex[i]];
-          if (w === 0) continue;
-          const o = index[i] * d;
-          const s = i * d;
-          for (let j = 0; j < d; j++) out[o + j] += w * y[s + j];
-        }
-      });
-      const { x: hx, keep, mix, vectors } = h;
-      for (let n = 0; n < tokens; n++) {
-        const o = n * d;
-        const k = keep ? keep[n] : 0;
-        if (k !== 0) for (let j = 0; j < d; j++) out[o + j] += k * hx[o + j];
-        for (let c = 0; c < C; c++) {
-          const a = mix![n * C + c];
-          if (a === 0) continue;
-          const v = c * d;
-          for (let j = 0; j < d; j++) out[o + j] += a * vectors![v + j];
-        }
+    const save = args[inputs.length] as tf.GradSaveFunc;
+    const [out] = writeRows([[tokens, d]], () => undefined); // (N, D) zeros
+    const kept: tf.Tensor[] = []; // per FFN expert: rows, gate, up, y
+    experts.forEach(({ index, weightIndex }, b) => {
+      const rows = takeRows(ins[0] as tf.Tensor2D, index); // (count, D)
+      const { gate, up, y } = ffnForwardParts(rows, weightsOf(ins, b));
+      // Views after the allocations above (wasm memory may have grown).
+      const o = readRows(out);
+      const w = readRows(ins[1]);
+      const yv = readRows(y);
+      for (let i = 0; i < index.length; i++) {
+        const wi = w[weightIndex[i]];
+        if (wi === 0) continue;
+        const t = index[i] * d;
+        const r = i * d;
+        for (let j = 0; j < d; j++) o[t + j] += wi * yv[r + j];
       }
+      if (recording) kept.push(rows, gate, up, y);
+      else tf.dispose([rows, gate, up, y]);
     });
+    if (copies.length + C > 0) {
+      const gaps = logitGaps(ins);
+      const o = readRows(out);
+      const hx = readRows(ins[0]);
+      const w = readRows(ins[1]);
+      const vs = Array.from({ length: C }, (_, c) => readRows(constantOf(ins, c).v));
+      for (let n = 0; n < tokens; n++) {
+        const t = n * d;
+        let keep = 0;
+        for (const e of copies) keep += w[n * E + e];
+        for (let c = 0; c < C; c++) {
+          const wc = w[n * E + constants[c]];
+          if (wc === 0) continue;
+          let l = 0;
+          for (let j = 0; j < d; j++) l += hx[t + j] * gaps[c * d + j];
+          keep += wc / (1 + Math.exp(-l));
+          const a = wc / (1 + Math.exp(l));
+          const v = vs[c];
+          for (let j = 0; j < d; j++) o[t + j] += a * v[j];
+        }
+        if (keep !== 0) for (let j = 0; j < d; j++) o[t + j] += keep * hx[t + j];
+      }
+    }
+    save([...ins, ...kept]);
     return {
-      value: value as tf.Tensor2D, // (N, D)
+      value: out as tf.Tensor2D, // (N, D)
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const shapes = [...slots.map((s) => [s.index.length, d]), routingWeights.shape, [tokens, d], ...(zc.keepInput ? [[tokens, 1]] : []), ...(C ? [[tokens, C], [C, d]] : [])];
-        return writeRows(shapes, (grads) => {
-          const h = views(saved);
-          const g = readRows(dy); // sync read: dispatch
-          const dW = grads[B];
-          slots.forEach(({ index, weightIndex }, b) => {
-            const y = h.y[b];
-            const dyb = grads[b];
+        const sIns = saved.slice(0, inputs.length);
+        const sKept = saved.slice(inputs.length);
+        const expertGrads = experts.map(({ index, weightIndex }, b) => {
+          const [dyRows] = writeRows([[index.length, d]], ([dst]) => {
+            const g = readRows(dy); // sync read: dispatch
+            const w = readRows(sIns[1]);
             for (let i = 0; i < index.length; i++) {
-              const w = h.w[weightIndex[i]];
-              const o = index[i] * d;
-              const s = i * d;
+              const wi = w[weightIndex[i]];
+              const t = index[i] * d;
+              const r = i * d;
+              for (let j = 0; j < d; j++) dst[r + j] = wi * g[t + j];
+            }
+          });
+          const [rows, gate, up] = sKept.slice(4 * b, 4 * b + 3) as tf.Tensor2D[];
+          const grads = tf.tidy(() => ({ ...ffnBackward(rows, gate, up, dyRows as tf.Tensor2D, weightsOf(sIns, b)) })) as unknown as FfnGradients;
+          dyRows.dispose();
+          return grads;
+        });
+        const gaps = logitGaps(sIns);
+        const shapes = [[tokens, d], [tokens, E], ...constants.flatMap(() => [[d, 2], [d]])];
+        const hostGrads = writeRows(shapes, (gs) => {
+          const [dx, dW] = gs;
+          const g = readRows(dy); // sync read: dispatch
+          const hx = readRows(sIns[0]);
+          const w = readRows(sIns[1]);
+          experts.forEach(({ index, weightIndex }, b) => {
+            const y = readRows(sKept[4 * b + 3]);
+            const dxe = readRows(expertGrads[b].dx);
+            for (let i = 0; i < index.length; i++) {
+              const t = index[i] * d;
+              const r = i * d;
               let dot = 0;
               for (let j = 0; j < d; j++) {
-                dyb[s + j] = w * g[o + j];
-                dot += y[s + j] * g[o + j];
+                dx[t + j] += dxe[r + j];
+                dot += y[r + j] * g[t + j];
               }
               dW[weightIndex[i]] += dot;
             }
           });
-          const dx = grads[B + 1];
-          const dKeep = h.keep ? grads[B + 2] : null;
-          const dMix = C ? grads[grads.length - 2] : null;
-          const dVectors = C ? grads[grads.length - 1] : null;
-          const { x: hx, keep, mix, vectors } = h;
+          if (copies.length + C === 0) return;
+          const vs = Array.from({ length: C }, (_, c) => readRows(constantOf(sIns, c).v));
           for (let n = 0; n < tokens; n++) {
-            const o = n * d;
-            if (keep) {
-              const k = keep[n];
-              let dot = 0;
-              for (let j = 0; j < d; j++) {
-                dx[o + j] = k * g[o + j];
-                dot += hx[o + j] * g[o + j];
-              }
-              dKeep![n] = dot;
+            const t = n * d;
+            let xg = 0; // ⟨x, dout⟩
+            for (let j = 0; j < d; j++) xg += hx[t + j] * g[t + j];
+            let keep = 0;
+            for (const e of copies) {
+              keep += w[n * E + e];
+              dW[n * E + e] += xg;
             }
             for (let c = 0; c < C; c++) {
-              const a = mix![n * C + c];
-              const v = c * d;
-              let dot = 0;
-              if (a === 0) {
-                for (let j = 0; j < d; j++) dot += vectors![v + j] * g[o + j];
-              } else {
-                for (let j = 0; j < d; j++) {
-                  dot += vectors![v + j] * g[o + j];
-                  dVectors![v + j] += a * g[o + j];
-                }
+              const e = constants[c];
+              const wc = w[n * E + e];
+              let l = 0;
+              for (let j = 0; j < d; j++) l += hx[t + j] * gaps[c * d + j];
+              const a1 = 1 / (1 + Math.exp(-l));
+              const a2 = 1 / (1 + Math.exp(l));
+              const v = vs[c];
+              let vg = 0; // ⟨v, dout⟩
+              for (let j = 0; j < d; j++) vg += v[j] * g[t + j];
+              dW[n * E + e] += a1 * xg + a2 * vg;
+              if (wc === 0) continue;
+              keep += wc * a1;
+              const dl = wc * a1 * a2 * (xg - vg);
+              const dWc = gs[2 + 2 * c];
+              const dv = gs[3 + 2 * c];
+              const gap = c * d;
+              for (let j = 0; j < d; j++) {
+                dWc[2 * j] += dl * hx[t + j];
+                dx[t + j] += dl * gaps[gap + j];
+                dv[j] += wc * a2 * g[t + j];
               }
-              dMix![n * C + c] = dot;
             }
+            if (keep !== 0) for (let j = 0; j < d; j++) dx[t + j] += keep * g[t + j];
+          }
+          for (let c = 0; c < C; c++) {
+            const dWc = gs[2 + 2 * c];
+            for (let j = 0; j < d; j++) dWc[2 * j + 1] = -dWc[2 * j];
           }
         });
+        tf.dispose(expertGrads.map((gr) => gr.dx));
+        return [hostGrads[0], hostGrads[1], ...expertGrads.flatMap((gr) => [gr.dWGate, gr.dWUp, gr.dWDown]), ...hostGrads.slice(2)];
       },
     };
   });
-  return tf.tidy('combine', () => op(...inputs)) as tf.Tensor2D;
+  return tf.tidy('experts', () => op(...inputs)) as tf.Tensor2D;
+}
+
+/**
+ * Whether the engine is recording a gradient tape (inside `tf.grad` / `variableGrads` …). tfjs
+ * has no public flag; when its internal state is not where expected, assume it is recording
+ * (activations are then kept: correct, only more memory).
+ */
+function isRecordingGradients(): boolean {
+  const depth = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth;
+  return typeof depth !== 'number' || depth > 0;
 }
 
 /** FFN experts on native TensorFlow, whose gather / slice / segment-sum kernels are fast. */

@@ -72,7 +72,9 @@ export function route(
       : heterogeneousCapacity(kinds, tokens, topK, settings.tau, settings.capacityFactor);
   const plan = planDispatch(topKIndex, tokens, kinds, topK, capacity);
 
-  const { routerProbs, routingWeights } = gateWeights(routerLogits, plan, kinds, settings.gating);
+  // Only the probabilities and weights outlive the gating arithmetic (the tape keeps what the
+  // backward needs regardless), so a forward's (N, E) intermediates go at once.
+  const { routerProbs, routingWeights } = tf.tidy(() => ({ ...gateWeights(routerLogits, plan, kinds, settings.gating) })) as unknown as ReturnType<typeof gateWeights>;
   return { routerLogits, routerProbs, routingWeights, plan, hostLogits };
 }
 

@@ -97,6 +97,16 @@ export function usesNativeKernels(): boolean {
   return tf.getBackend() === 'tensorflow';
 }
 
+/**
+ * `out[i] = x[index[i]]` without a gradient: for ops that write their own backward.
+ *
+ * @example
+ * takeRows(tf.tensor2d([[1, 2], [3, 4]]), Int32Array.from([1])); // [[3, 4]]
+ */
+export function takeRows(x: tf.Tensor2D, index: Int32Array): tf.Tensor2D {
+  return gatherRowsForward(x, index);
+}
+
 function gatherRowsForward(x: tf.Tensor2D, index: Int32Array): tf.Tensor2D {
   const [rows, d] = x.shape;
   checkIndex(index, rows);

@@ -25,3 +25,61 @@ export function ffnForward(x: tf.Tensor2D, p: FfnParams): tf.Tensor2D {
   const hidden = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up); // (n, I) silu(gate) ⊙ up
   return tf.matMul(hidden, p.wDown) as tf.Tensor2D; // (n, D)
 }
+
+/** The forward's intermediate projections a hand-written backward needs. */
+export interface FfnActivations {
+  /** (n, I) x W_gate */
+  gate: tf.Tensor2D;
+  /** (n, I) x W_up */
+  up: tf.Tensor2D;
+  /** (n, D) the expert's output */
+  y: tf.Tensor2D;
+}
+
+/**
+ * `ffnForward` that also returns the gate and up projections, for layers that write their own
+ * backward (`ffnBackward`).
+ *
+ * @example
+ * const { y, gate, up } = ffnForwardParts(x, params);
+ */
+export function ffnForwardParts(x: tf.Tensor2D, p: FfnParams): FfnActivations {
+  const gate = tf.matMul(x, p.wGate) as tf.Tensor2D; // (n, I)
+  const up = tf.matMul(x, p.wUp) as tf.Tensor2D; // (n, I)
+  const y = tf.tidy(() => tf.matMul(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), p.wDown)) as tf.Tensor2D; // (n, D)
+  return { gate, up, y };
+}
+
+export interface FfnGradients {
+  dx: tf.Tensor2D; // (n, D)
+  dWGate: tf.Tensor2D; // (D, I)
+  dWUp: tf.Tensor2D; // (D, I)
+  dWDown: tf.Tensor2D; // (I, D)
+}
+
+/**
+ * The SwiGLU backward, given the forward's input x, its gate and up projections and the output
+ * gradient dy. With s = sigmoid(gate), a = gate·s, h = a ⊙ up:
+ * dW_down = hᵀ·dy, dh = dy·W_downᵀ, du = dh ⊙ a, dg = dh ⊙ up ⊙ s·(1 + gate·(1 − s)),
+ * dW_gate = xᵀ·dg, dW_up = xᵀ·du, dx = dg·W_gateᵀ + du·W_upᵀ.
+ * Products with a transposed weight are computed as (W·aᵀ)ᵀ: only the (n × D|I) activations are
+ * transposed, never a (D, I) weight — a weight transpose costs D·I per call however few rows the
+ * expert has, and on wasm a transposed operand is copied and re-packed.
+ *
+ * @example
+ * const { dx, dWGate, dWUp, dWDown } = tf.tidy(() => ffnBackward(x, gate, up, dy, params));
+ */
+export function ffnBackward(x: tf.Tensor2D, gate: tf.Tensor2D, up: tf.Tensor2D, dy: tf.Tensor2D, p: FfnParams): FfnGradients {
+  const s = tf.sigmoid(gate); // (n, I)
+  const a = tf.mul(gate, s); // (n, I) silu(gate)
+  const h = tf.mul(a, up); // (n, I)
+  const dWDown = tf.matMul(h, dy, true, false) as tf.Tensor2D; // (I, D)
+  const dh = tf.transpose(tf.matMul(p.wDown, dy, false, true)) as tf.Tensor2D; // (n, I) = (W_down · dyᵀ)ᵀ
+  const du = tf.mul(dh, a); // (n, I)
+  const dg = tf.mul(tf.mul(dh, up), tf.mul(s, tf.add(1, tf.mul(gate, tf.sub(1, s))))); // (n, I)
+  const xT = tf.transpose(x); // (D, n)
+  const dWGate = tf.matMul(xT, dg) as tf.Tensor2D; // (D, I)
+  const dWUp = tf.matMul(xT, du) as tf.Tensor2D; // (D, I)
+  const dx = tf.transpose(tf.add(tf.matMul(p.wGate, dg, false, true), tf.matMul(p.wUp, du, false, true))) as tf.Tensor2D; // (n, D)
+  return { dx, dWGate, dWUp, dWDown };
+}

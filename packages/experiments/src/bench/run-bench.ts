@@ -5,6 +5,7 @@
  */
 import seedrandom from 'seedrandom';
 import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeFileAtomic } from '../util/atomic-write.ts';
@@ -93,7 +94,7 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
   const started = performance.now();
   const dir = join(rootDir, options.outDir, benchTimestamp());
   mkdirSync(dir, { recursive: true });
-  const environment = { ...describeEnvironment(backend, options.seed), patches: backend.patches, command, loadAverage: (await import('node:os')).loadavg() };
+  const environment = { ...describeEnvironment(backend, options.seed), patches: backend.patches, command, loadAverage: loadavg() };
   writeFileAtomic(join(dir, 'environment.json'), `${JSON.stringify(environment, null, 2)}\n`);
   const rows: LayerCsvRow[] = [];
   const checks: PeerCheck[] = [];
@@ -291,6 +292,7 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
     writeFileAtomic(join(dir, 'profile.csv'), recordsCsv(records));
   }
   const seconds = (performance.now() - started) / 1000;
+  (environment as Record<string, unknown>).loadAverageAtEnd = loadavg();
   writeFileAtomic(join(dir, 'summary.md'), summaryMarkdown({ rows, checks, profiles, notes, environment, command, seconds, options }));
   return { dir, rows, checks, profiles, notes, seconds };
 }

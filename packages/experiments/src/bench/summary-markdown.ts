@@ -46,6 +46,10 @@ export interface SummaryInput {
   options: BenchOptions;
 }
 
+function loadText(v: unknown): string {
+  return Array.isArray(v) ? (v as number[]).map((x) => x.toFixed(2)).join(' / ') : '?';
+}
+
 /** Group label, e.g. `paper 16E 2048 tok balanced`. */
 function groupLabel(r: LayerCsvRow): string {
   return `${r.width} ${r.ffn_experts}E ${r.tokens} tok ${r.routing}`;
@@ -58,7 +62,7 @@ export function summaryMarkdown(input: SummaryInput): string {
   out.push(`# MoE++ benchmark`);
   out.push('');
   out.push(`- command: \`${input.command}\` (preset ${input.options.preset}; ${input.options.reps} timed reps wanted, at least ${input.options.minReps}, ${input.options.warmup} warm-up; a group is capped at ${input.options.maxGroupSeconds} s, the \`reps\` column says how many ran)`);
-  out.push(`- machine: ${env.cpu}, ${env.cores} cores, ${env.platform}, Node ${env.node}; load average at start ${Array.isArray(env.loadAverage) ? (env.loadAverage as number[]).map((x) => x.toFixed(2)).join(' / ') : '?'}`);
+  out.push(`- machine: ${env.cpu}, ${env.cores} cores, ${env.platform}, Node ${env.node}; load average (1/5/15 min) at start ${loadText(env.loadAverage)}, at end ${loadText(env.loadAverageAtEnd)} — other processes share these cores`);
   out.push(`- backend: ${env.backend}, ${env.threads} thread(s)${Array.isArray(env.patches) && env.patches.length ? `, kernel patches: ${(env.patches as string[]).join(', ')}` : ''}; tfjs-core ${pkgs['@tensorflow/tfjs-core'] ?? '?'}, tfjs-backend-wasm ${pkgs['@tensorflow/tfjs-backend-wasm'] ?? '?'}; git ${env.gitCommit ?? '?'}`);
   out.push(`- started ${env.startedAt}, took ${(input.seconds / 60).toFixed(1)} min`);
   for (const n of input.notes) out.push(`- ${n}`);
