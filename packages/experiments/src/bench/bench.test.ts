@@ -16,7 +16,7 @@ import { layerMeasureFlops, theoreticalIncrease } from './flops.ts';
 import { plannedRounds, runInterleaved } from './interleave.ts';
 import { csvCell, LAYER_CSV_COLUMNS, layerCsv, type LayerCsvRow } from './layer-csv.ts';
 import { deliveredFraction, quantile, summarizeTimes, throughputIncrease } from './statistics.ts';
-import { paperIncrease } from './summary-markdown.ts';
+import { paperIncrease } from './paper-table3.ts';
 import { benchTimestamp, layerGroups } from './run-bench.ts';
 
 const kinds16 = expertKindsFromCounts(EXPERT_SETS[16].moepp);

@@ -2,8 +2,10 @@
  * Per-op profile of one call: tfjs's profiler times every kernel (wasm/cpu kernels run
  * synchronously, so a kernel's time is its wall time); what no kernel accounts for — host-side
  * row gathers and scatters, tensor uploads, gradient bookkeeping, JS glue — is reported as
- * `(outside kernels)`. Names that are not registered kernels are custom ops (core's row
- * permutations), whose time is their host work.
+ * `(outside kernels)`. Names that are not registered kernels are custom ops (core's fused
+ * experts op, row permutations): the profiler times them *inclusively*, so their time also
+ * holds the kernels they call (listed on their own rows too). They are marked `inclusive` and
+ * left out of `kernelMs`, which sums registered kernels only and so never double-counts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { performance } from 'node:perf_hooks';
@@ -14,12 +16,15 @@ export interface OpTime {
   ms: number;
   /** Share of the call's wall time. */
   share: number;
-  /** Largest input shapes seen, e.g. `2048x768 · 768x2048`. */
+  /** Largest input shapes seen, e.g. `2048x768 · 768x2048` (the first 4, then a count). */
   example: string;
+  /** A custom op: its time includes the registered kernels it runs. */
+  inclusive: boolean;
 }
 
 export interface OpProfile {
   wallMs: number;
+  /** Time in registered kernels (custom ops excluded, their kernels counted once). */
   kernelMs: number;
   ops: OpTime[];
   /** The costliest op broken down by input shapes (e.g. which matmuls take the time), largest first. */
@@ -36,20 +41,23 @@ export async function profileOps(run: () => void): Promise<OpProfile> {
   const t0 = performance.now();
   const info = await tf.profile(run);
   const wallMs = performance.now() - t0;
-  const byName = new Map<string, { calls: number; ms: number; size: number; example: string }>();
+  const byName = new Map<string, { calls: number; ms: number; size: number; example: string; inclusive: boolean }>();
   const byShape = new Map<string, { op: string; shapes: string; calls: number; ms: number }>();
+  const backend = tf.getBackend();
   let kernelMs = 0;
   for (const k of info.kernels) {
     const ms = Number(k.kernelTimeMs) || 0;
-    kernelMs += ms;
+    const inclusive = tf.getKernel(k.name, backend) === undefined;
+    if (!inclusive) kernelMs += ms;
     const shapes = (k.inputShapes as (number[] | null)[]).filter((s): s is number[] => s !== null);
     const size = shapes.reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
-    const entry = byName.get(k.name) ?? { calls: 0, ms: 0, size: -1, example: '' };
+    const entry = byName.get(k.name) ?? { calls: 0, ms: 0, size: -1, example: '', inclusive };
     entry.calls++;
     entry.ms += ms;
     if (size > entry.size) {
       entry.size = size;
-      entry.example = shapes.map((s) => s.join('x')).join(' · ');
+      const listed = shapes.slice(0, 4).map((s) => s.join('x')).join(' · ');
+      entry.example = shapes.length > 4 ? `${listed} · … (${shapes.length} inputs)` : listed;
     }
     byName.set(k.name, entry);
     const signature = shapes.map((s) => s.join('x')).join(' · ');
@@ -59,10 +67,11 @@ export async function profileOps(run: () => void): Promise<OpProfile> {
     shaped.ms += ms;
     byShape.set(key, shaped);
   }
-  const ops: OpTime[] = [...byName].map(([op, e]) => ({ op, calls: e.calls, ms: e.ms, share: e.ms / wallMs, example: e.example }));
-  ops.push({ op: '(outside kernels)', calls: 1, ms: Math.max(0, wallMs - kernelMs), share: Math.max(0, wallMs - kernelMs) / wallMs, example: '' });
+  const ops: OpTime[] = [...byName].map(([op, e]) => ({ op, calls: e.calls, ms: e.ms, share: e.ms / wallMs, example: e.example, inclusive: e.inclusive }));
+  const outside = Math.max(0, wallMs - kernelMs);
+  ops.push({ op: '(outside kernels)', calls: 1, ms: outside, share: outside / wallMs, example: '', inclusive: false });
   ops.sort((a, b) => b.ms - a.ms);
-  const top = ops.find((o) => o.op !== '(outside kernels)')?.op;
+  const top = ops.find((o) => o.op !== '(outside kernels)' && !o.inclusive)?.op;
   const topOpByShape = [...byShape.values()]
     .filter((e) => e.op === top)
     .sort((a, b) => b.ms - a.ms)

@@ -286,8 +286,8 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
   if (checks.length) writeFileAtomic(join(dir, 'peer-checks.csv'), recordsCsv(checks as unknown as Record<string, string | number>[]));
   if (profiles.length) {
     const records = profiles.flatMap(({ scope, profile }) => [
-      ...profile.ops.map((o) => ({ scope, op: o.op, shapes: '', calls: o.calls, ms: o.ms, share: o.share, example: o.example, wall_ms: profile.wallMs })),
-      ...profile.topOpByShape.map((o) => ({ scope, op: o.op, shapes: o.shapes, calls: o.calls, ms: o.ms, share: o.share, example: '', wall_ms: profile.wallMs })),
+      ...profile.ops.map((o) => ({ scope, op: o.op, shapes: '', calls: o.calls, ms: o.ms, share: o.share, inclusive: o.inclusive ? 1 : 0, example: o.example, wall_ms: profile.wallMs })),
+      ...profile.topOpByShape.map((o) => ({ scope, op: o.op, shapes: o.shapes, calls: o.calls, ms: o.ms, share: o.share, inclusive: 0, example: '', wall_ms: profile.wallMs })),
     ]);
     writeFileAtomic(join(dir, 'profile.csv'), recordsCsv(records));
   }

@@ -7,17 +7,9 @@ import type { BenchOptions } from './bench-options.ts';
 import type { LayerCsvRow } from './layer-csv.ts';
 import type { OpProfile } from './op-profile.ts';
 import type { PeerCheck } from './torch-peer.ts';
+import { paperIncrease } from './paper-table3.ts';
+import { targetVerdicts } from './targets.ts';
 
-/** The paper's Table 3 (moepp-method.md §7): throughput increase in % by FFN experts and τ. */
-export const PAPER_TABLE3: Record<number, Record<string, number>> = {
-  8: { '0.1': 164.5, '0.25': 92.7, '0.5': 38.2, '0.75': 25.2, '1': 19.1 },
-  16: { '0.1': 111.2, '0.25': 58.7, '0.5': 30.1, '0.75': 22.1, '1': 15.2 },
-  32: { '0.1': 63.5, '0.25': 44.3, '0.5': 28.3, '0.75': 21.8, '1': 15.7 },
-};
-
-export function paperIncrease(ffnExperts: number, tau: number): number | null {
-  return PAPER_TABLE3[ffnExperts]?.[String(tau)] ?? null;
-}
 
 /** A Markdown table. */
 export function markdownTable(header: string[], rows: (string | number)[][]): string {
@@ -62,13 +54,17 @@ export function summaryMarkdown(input: SummaryInput): string {
   out.push(`# MoE++ benchmark`);
   out.push('');
   out.push(`- command: \`${input.command}\` (preset ${input.options.preset}; ${input.options.reps} timed reps wanted, at least ${input.options.minReps}, ${input.options.warmup} warm-up; a group is capped at ${input.options.maxGroupSeconds} s, the \`reps\` column says how many ran)`);
-  out.push(`- machine: ${env.cpu}, ${env.cores} cores, ${env.platform}, Node ${env.node}; load average (1/5/15 min) at start ${loadText(env.loadAverage)}, at end ${loadText(env.loadAverageAtEnd)} — other processes share these cores`);
+  out.push(`- machine: ${env.cpu}, ${env.cores} cores, ${env.platform}, Node ${env.node}; load average (1/5/15 min) at start ${loadText(env.loadAverage)}, at end ${loadText(env.loadAverageAtEnd)} (this benchmark alone adds about its thread count; more means other processes shared the cores)`);
   out.push(`- backend: ${env.backend}, ${env.threads} thread(s)${Array.isArray(env.patches) && env.patches.length ? `, kernel patches: ${(env.patches as string[]).join(', ')}` : ''}; tfjs-core ${pkgs['@tensorflow/tfjs-core'] ?? '?'}, tfjs-backend-wasm ${pkgs['@tensorflow/tfjs-backend-wasm'] ?? '?'}; git ${env.gitCommit ?? '?'}`);
   out.push(`- started ${env.startedAt}, took ${(input.seconds / 60).toFixed(1)} min`);
   for (const n of input.notes) out.push(`- ${n}`);
   out.push('');
   out.push('Times are medians [p20–p80] in ms over interleaved repetitions (MoE, MoE++ τ…, MoE, …), warm-up excluded, results read back to the host. ' +
     '`increase` = t_MoE / t_MoE++ − 1; `theoretical` = FLOPs_MoE / FLOPs_MoE++ − 1 from the FFN slots actually routed; `delivered` = increase / theoretical; `paper` = Table 3 at the same FFN expert count and τ.');
+
+  out.push('', '## Targets', '');
+  out.push('The benchmark issue\'s targets, judged from this run\'s rows (no test asserts timings).', '');
+  out.push(markdownTable(['target', 'met', 'figure'], targetVerdicts(rows).map((v) => [v.target, v.met === null ? '–' : v.met ? 'yes' : '**no**', v.figure])));
 
   const own = rows.filter((r) => r.impl === 'moe' || r.impl === 'moepp');
   for (const measure of ['expert_forward', 'layer_forward', 'layer_forward_backward', 'train_step']) {
@@ -124,8 +120,8 @@ export function summaryMarkdown(input: SummaryInput): string {
 
   for (const { scope, profile } of input.profiles) {
     out.push('', `## Where the time goes: ${scope}`, '');
-    out.push(`One profiled call: ${profile.wallMs.toFixed(1)} ms wall, ${profile.kernelMs.toFixed(1)} ms in kernels.`, '');
-    out.push(markdownTable(['op', 'calls', 'ms', 'share', 'largest inputs'], profile.ops.slice(0, 14).map((o) => [o.op, o.calls, o.ms.toFixed(1), pct(o.share, 1), o.example])));
+    out.push(`One profiled call: ${profile.wallMs.toFixed(1)} ms wall, ${profile.kernelMs.toFixed(1)} ms in registered kernels. Ops marked * are custom ops timed inclusively (their time contains the kernels they run, which have their own rows; the rest of it is their host work).`, '');
+    out.push(markdownTable(['op', 'calls', 'ms', 'share', 'largest inputs'], profile.ops.slice(0, 14).map((o) => [o.inclusive ? `${o.op} *` : o.op, o.calls, o.ms.toFixed(1), pct(o.share, 1), o.example])));
     if (profile.topOpByShape.length) {
       out.push('', `${profile.topOpByShape[0].op} by input shapes (top 10):`, '');
       out.push(markdownTable(['inputs', 'calls', 'ms', 'share'], profile.topOpByShape.slice(0, 10).map((o) => [o.shapes, o.calls, o.ms.toFixed(1), pct(o.share, 1)])));
