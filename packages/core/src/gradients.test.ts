@@ -3,7 +3,7 @@
  * the balance loss, on small shapes. float32 limits the agreement to about 1e-3 relative, so a
  * wrong gradient (typically off by a factor or a sign) stands out clearly.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { moeLayerForward } from './moe-layer.js';
@@ -11,6 +11,7 @@ import { heterogeneousBalanceLoss, routerZLoss } from './losses.js';
 import type { GatingMode } from './config.js';
 import type { ExpertKind } from './experts/expert-kinds.js';
 import { TEST_BACKENDS, useBackend } from './testing/backends.js';
+import { setDispatchPath } from './row-permutation.js';
 import { randomLayer, randomMatrix } from './testing/random-layer.js';
 import seedrandom from 'seedrandom';
 
@@ -76,4 +77,15 @@ describe.each(TEST_BACKENDS)('gradients on %s', (backend) => {
   }
   it('heterogeneous balance loss w.r.t. W_r and W_g', () => checkGradients('reference', 'balance'));
   it('router z-loss w.r.t. W_r and W_g', () => checkGradients('reference', 'zloss'));
+});
+
+// Native TensorFlow runs the layer through plain tf ops (gather, slice, segment-sum); this
+// machine has no native TensorFlow, so that path is forced here on cpu.
+describe('gradients on cpu through the tf-ops dispatch path (native TensorFlow\'s)', () => {
+  beforeAll(async () => {
+    await useBackend('cpu');
+    setDispatchPath('tf-ops');
+  });
+  afterAll(() => setDispatchPath('auto'));
+  it('layer output, every parameter (FFN, constant, W_r, W_g), reference gating', () => checkGradients('reference', 'output'));
 });

@@ -11,7 +11,7 @@ export { topKIndices, planDispatch, heterogeneousCapacity, type DispatchPlan } f
 export { moeLayerForward, combineExperts, type MoeLayerParams, type MoeLayerOutput } from './moe-layer.js';
 export { heterogeneousBalanceLoss, balancedLossValue, balanceWeights, expertTokenFractions, routerZLoss } from './losses.js';
 export { computeRoutingStats, type LayerRoutingStats } from './routing-stats.js';
-export { gatherRows, scatterAddRows } from './row-permutation.js';
+export { gatherRows, scatterAddRows, setDispatchPath, type DispatchPath } from './row-permutation.js';
 export { ParameterStore, type Initializer } from './parameters.js';
 export { MoeppLM, crossEntropy, type LMOutput, type LossAndGradients } from './model.js';
 export { countParameters, forwardFlopsPerToken, balancedFfnExpertsPerToken, type ParameterCounts } from './counting.js';

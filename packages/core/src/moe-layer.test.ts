@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { moeLayerForward } from './moe-layer.js';
+import { setDispatchPath } from './row-permutation.js';
 import type { GatingMode } from './config.js';
 import type { ExpertKind } from './experts/expert-kinds.js';
 import { TEST_BACKENDS, useBackend } from './testing/backends.js';
@@ -51,4 +52,29 @@ describe.each(TEST_BACKENDS)('MoE++ layer on %s', (backend) => {
   });
 
   afterAll(() => undefined);
+});
+
+// Native TensorFlow runs the layer through plain tf ops (gather, slice, segment-sum) instead of the
+// host op; there is no native TensorFlow here, so that path is forced on cpu and held to the same
+// reference.
+describe('MoE++ layer through the tf-ops dispatch path (native TensorFlow\'s), on cpu', () => {
+  beforeAll(async () => {
+    await useBackend('cpu');
+    setDispatchPath('tf-ops');
+  });
+  afterAll(() => setDispatchPath('auto'));
+
+  it.each([['reference', 2, null, true], ['paper', 1, 0.6, false], ['mixtral', 3, null, false]] as [GatingMode, number, number | null, boolean][])(
+    'gating %s, K=%i, capacity γ=%s, residual=%s equals the dense float64 reference',
+    (gating, topK, capacityFactor, residual) => {
+      const layer = randomLayer({ seed: `tf-ops${gating}${topK}`, kinds: MOEPP_KINDS, tokens: 40, dModel: 8, hidden: 12, topK, gating, capacityFactor, residual });
+      const ref = referenceMoeLayer(layer.reference, layer.x, layer.previousLogits);
+      tf.tidy(() => {
+        const prev = layer.previousLogits ? tf.tensor2d(layer.previousLogits) : null;
+        const out = moeLayerForward(tf.tensor2d(layer.x), layer.params, prev, layer.settings);
+        expect(maxAbsDiff(out.output, ref.output)).toBeLessThan(1e-5);
+      });
+      layer.dispose();
+    },
+  );
 });

@@ -5,8 +5,12 @@
  * Dispatch is dropless and sparse: each FFN expert runs on exactly the rows of the tokens routed
  * to it, and the weighted results are scatter-added back to their tokens — so a token routed to a
  * zero-computation expert never enters an FFN matmul, and the FFN cost scales with the slots
- * actually sent to FFN experts. ZC experts run densely over all tokens at O(D) each, as one
- * expression; their zero weights off the top-K make that exact.
+ * actually sent to FFN experts. ZC experts cost O(D) per token that chose them.
+ *
+ * Two implementations of the same arithmetic, checked against each other and a float64
+ * reference by the tests: on wasm / cpu, dispatch, every expert and the combine are one op with a
+ * written-out backward (`combineOnHost`: host row copies, no weight transposes); on native
+ * TensorFlow, plain tf ops, whose gather / segment-sum kernels are fast there.
  */
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients; the layer must be trainable wherever it is used.

@@ -92,9 +92,27 @@ export function scatterAddRows(y: tf.Tensor2D, index: Int32Array, rows: number):
   return op(y) as tf.Tensor2D;
 }
 
+/**
+ * Which implementation moves rows and runs the experts: `tf-ops` (the backend's own gather /
+ * segment-sum kernels and plain tf ops — fast on native TensorFlow), `host` (host row copies and
+ * the layer's fused op with a written-out backward — fast on wasm / cpu), or `auto` (tf-ops on
+ * native TensorFlow, host elsewhere). Forcing one exists so the tests can check the tf-ops path,
+ * which this machine cannot otherwise run, on the cpu backend.
+ */
+export type DispatchPath = 'auto' | 'tf-ops' | 'host';
+let dispatchPath: DispatchPath = 'auto';
+
+/**
+ * @example
+ * setDispatchPath('tf-ops'); // … test …; setDispatchPath('auto');
+ */
+export function setDispatchPath(path: DispatchPath): void {
+  dispatchPath = path;
+}
+
 /** Whether row moves should use the backend's own gather / segment-sum kernels (native TensorFlow). */
 export function usesNativeKernels(): boolean {
-  return tf.getBackend() === 'tensorflow';
+  return dispatchPath === 'tf-ops' || (dispatchPath === 'auto' && tf.getBackend() === 'tensorflow');
 }
 
 /**
