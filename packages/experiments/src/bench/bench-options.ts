@@ -60,6 +60,11 @@ export interface BenchOptions {
   grid: GridSlice[];
   routings: Routing[];
   checkpoint: string | null;
+  /**
+   * A trained vanilla MoE run whose routing drives the MoE side of the checkpoint groups (default:
+   * uniform load, which a trained router does not have), so both sides carry trained imbalance.
+   */
+  checkpointMoe: string | null;
   /** Timed repetitions per measurement (warm-up excluded). */
   reps: number;
   /** Never fewer timed repetitions than this, whatever the time cap. */
@@ -91,6 +96,7 @@ export interface RawBenchArgs {
   tokens?: string;
   routing?: string;
   checkpoint?: string;
+  checkpointMoe?: string;
   reps?: string;
   minReps?: string;
   warmup?: string;
@@ -211,6 +217,9 @@ export function resolveBenchOptions(raw: RawBenchArgs): BenchOptions {
     throw new BenchArgumentError('--routing checkpoint needs --checkpoint <run-folder> (a run folder with checkpoint/model.safetensors)');
   }
   resolvedRoutings = [...new Set(resolvedRoutings)];
+  if (raw.checkpointMoe && !raw.checkpoint) {
+    throw new BenchArgumentError('--checkpoint-moe needs --checkpoint <run-folder> (the MoE++ run whose routing the checkpoint cases use; --checkpoint-moe routes their MoE side)');
+  }
 
   const reps = integer(raw.reps, 'reps', 1, preset === 'quick' ? 10 : 20);
   const minReps = integer(raw.minReps, 'min-reps', 1, Math.min(preset === 'full' ? 7 : 10, reps));
@@ -220,6 +229,7 @@ export function resolveBenchOptions(raw: RawBenchArgs): BenchOptions {
     grid,
     routings: resolvedRoutings,
     checkpoint: raw.checkpoint ?? null,
+    checkpointMoe: raw.checkpointMoe ?? null,
     reps,
     minReps,
     warmup: integer(raw.warmup, 'warmup', 0, preset === 'quick' ? 1 : 2),

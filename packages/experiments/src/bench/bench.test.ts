@@ -145,6 +145,7 @@ describe('arguments', () => {
     expect(error({ reps: '0' })).toBe("--reps: '0' is not valid; give an integer ≥ 1");
     expect(error({ quick: true, full: true })).toMatch(/exclude each other/);
     expect(error({ routing: 'checkpoint' })).toMatch(/needs --checkpoint <run-folder>/);
+    expect(error({ checkpointMoe: '/x' })).toMatch(/--checkpoint-moe needs --checkpoint <run-folder>/);
     expect(error({ tau: ',' })).toMatch(/empty/);
   });
 

@@ -10,8 +10,8 @@ import { expertKindsFromCounts } from '@moepp/core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXPERT_SETS } from './bench-options.ts';
-import { checkpointRouting, writeUntrainedCheckpoint } from './checkpoint-routing.ts';
+import { BenchArgumentError, EXPERT_SETS, resolveBenchOptions } from './bench-options.ts';
+import { checkpointRouting, loadCheckpoints, writeUntrainedCheckpoint } from './checkpoint-routing.ts';
 import { countFfnSlots } from './balanced-routing.ts';
 
 describe('checkpoint routing', () => {
@@ -34,5 +34,24 @@ describe('checkpoint routing', () => {
 
   it('says what is missing when the folder is not a run folder', async () => {
     await expect(checkpointRouting(mkdtempSync(join(tmpdir(), 'moepp-empty-')), 10)).rejects.toThrow(/no config.json/);
+  });
+
+  it('--checkpoint-moe routes the MoE side with a trained vanilla MoE of the same FFN experts, and refuses any other', async () => {
+    const moepp = mkdtempSync(join(tmpdir(), 'moepp-ckpt-'));
+    const moe = mkdtempSync(join(tmpdir(), 'moepp-ckpt-moe-'));
+    writeUntrainedCheckpoint(moepp, { ffnHidden: 32 });
+    writeUntrainedCheckpoint(moe, { ffnHidden: 32, vanilla: true });
+    const both = await loadCheckpoints(resolveBenchOptions({ checkpoint: moepp, checkpointMoe: moe }), 100);
+    expect(both.moe?.kinds).toEqual(expertKindsFromCounts(EXPERT_SETS[8].moe));
+    expect(both.moe?.topKIndex).toHaveLength(200);
+    expect(both.moe?.ffnShare).toBe(1);
+    expect(both.moepp?.kinds).toEqual(expertKindsFromCounts(EXPERT_SETS[8].moepp));
+    expect((await loadCheckpoints(resolveBenchOptions({ checkpoint: moepp }), 100)).moe).toBeNull();
+    // Swapped: the MoE side would be the MoE++ model.
+    const swapped = loadCheckpoints(resolveBenchOptions({ checkpoint: moepp, checkpointMoe: moepp }), 100);
+    await expect(swapped).rejects.toThrow(BenchArgumentError);
+    await expect(swapped).rejects.toThrow(/--checkpoint-moe: .* must be a vanilla MoE with its 8 FFN experts and top-2/);
+    const notARun = loadCheckpoints(resolveBenchOptions({ checkpoint: mkdtempSync(join(tmpdir(), 'moepp-empty-')) }), 10);
+    await expect(notARun).rejects.toThrow(/^--checkpoint: .*no config.json/);
   });
 });

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MoeppLM, resolveModelConfig, saveModelWeights, type ExpertKind, type LayerRoutingStats } from '@moepp/core';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { EXPERT_SETS } from './bench-options.ts';
+import { BenchArgumentError, EXPERT_SETS, type BenchOptions } from './bench-options.ts';
 import { join } from 'node:path';
 import { sequentialBatches } from '../data/index.ts';
 import { loadCheckpointModel } from '../runs/load-checkpoint.ts';
@@ -82,15 +82,51 @@ export async function checkpointRouting(runDir: string, tokens: number): Promise
   }
 }
 
+/** The trained routings of the checkpoint cases: MoE++ (`--checkpoint`) and, optionally, its vanilla MoE side (`--checkpoint-moe`). */
+export interface Checkpoints {
+  moepp: CheckpointRouting | null;
+  moe: CheckpointRouting | null;
+}
+
 /**
- * A run folder holding an *untrained* (8+4)E model's checkpoint, on a tenth of Brown with a
+ * Loads the routings the options ask for; a folder that is not a usable run, or a MoE run that
+ * does not match the MoE++ one, is a `BenchArgumentError` naming the flag and the fix.
+ *
+ * @example
+ * const { moepp, moe } = await loadCheckpoints(options, 8192);
+ */
+export async function loadCheckpoints(options: BenchOptions, tokens: number): Promise<Checkpoints> {
+  if (!options.routings.includes('checkpoint') || !options.checkpoint) return { moepp: null, moe: null };
+  const load = async (runDir: string, flag: string) => {
+    try {
+      return await checkpointRouting(runDir, tokens);
+    } catch (e) {
+      throw new BenchArgumentError(`${flag}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  const moepp = await load(options.checkpoint, '--checkpoint');
+  if (!options.checkpointMoe) return { moepp, moe: null };
+  const moe = await load(options.checkpointMoe, '--checkpoint-moe');
+  const ffn = moepp.kinds.filter((k) => k === 'ffn').length;
+  if (moe.kinds.some((k) => k !== 'ffn') || moe.kinds.length !== ffn || moe.topK !== moepp.topK) {
+    throw new BenchArgumentError(
+      `--checkpoint-moe: ${moe.source} has experts [${moe.kinds.join(',')}] with top-${moe.topK}; the MoE side of ${moepp.source} ` +
+        `must be a vanilla MoE with its ${ffn} FFN experts and top-${moepp.topK} (e.g. the default study's moe--seed1 for its moepp-tau0.75 runs)`,
+    );
+  }
+  return { moepp, moe };
+}
+
+/**
+ * A run folder holding an *untrained* (8+4)E model's checkpoint (or, with `vanilla`, an 8E MoE's), on a tenth of Brown with a
  * 512-token vocabulary — for tests and for trying `--checkpoint` before any model is trained.
  *
  * @example
  * writeUntrainedCheckpoint('/tmp/untrained'); // then: pnpm bench --checkpoint /tmp/untrained --experts 8
  */
-export function writeUntrainedCheckpoint(dir: string, moe: { ffnHidden?: number; tau?: number } = {}): void {
-  const config = resolveModelConfig({ vocabSize: 512, dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 32, moe: { experts: EXPERT_SETS[8].moepp, ffnHidden: moe.ffnHidden ?? 32, tau: moe.tau ?? 0.75 } });
+export function writeUntrainedCheckpoint(dir: string, moe: { ffnHidden?: number; tau?: number; vanilla?: boolean } = {}): void {
+  const experts = moe.vanilla ? EXPERT_SETS[8].moe : EXPERT_SETS[8].moepp;
+  const config = resolveModelConfig({ vocabSize: 512, dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 32, moe: { experts, ffnHidden: moe.ffnHidden ?? 32, tau: moe.tau ?? 0.75, gatingResidual: !moe.vanilla } });
   const model = new MoeppLM(config, 5);
   try {
     mkdirSync(join(dir, 'checkpoint'), { recursive: true });

@@ -13,7 +13,7 @@ import { describeEnvironment } from '../runs/environment.ts';
 import { sampleBalancedTopK } from './balanced-routing.ts';
 import { MEASURES, TOP_K, type BenchOptions, type ExpertSet, type Measure, type Routing, type Width } from './bench-options.ts';
 import type { BenchBackend } from './bench-backend.ts';
-import { checkpointRouting, type CheckpointRouting } from './checkpoint-routing.ts';
+import { loadCheckpoints, type Checkpoints } from './checkpoint-routing.ts';
 import { layerMeasureFlops, theoreticalIncrease } from './flops.ts';
 import { runInterleaved, type TimedCall } from './interleave.ts';
 import { layerCsv, recordsCsv, type LayerCsvRow } from './layer-csv.ts';
@@ -92,6 +92,10 @@ interface CaseSpec {
  */
 export async function runBench(options: BenchOptions, backend: BenchBackend, command: string, log: (line: string) => void, rootDir: string): Promise<BenchResult> {
   const started = performance.now();
+  // Checkpoints first: a bad run folder stops the benchmark before it writes anything.
+  const groups = layerGroups(options);
+  const checkpoints = await loadCheckpoints(options, Math.max(...groups.map((g) => g.tokens), 0));
+  const checkpoint = checkpoints.moepp;
   const dir = join(rootDir, options.outDir, benchTimestamp());
   mkdirSync(dir, { recursive: true });
   const environment = { ...describeEnvironment(backend, options.seed), patches: backend.patches, command, loadAverage: loadavg() };
@@ -111,12 +115,7 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
     notes.push(line);
   }
 
-  let checkpoint: CheckpointRouting | null = null;
-  const groups = layerGroups(options);
-  if (options.routings.includes('checkpoint') && options.checkpoint) {
-    const most = Math.max(...groups.map((g) => g.tokens), 0);
-    checkpoint = await checkpointRouting(options.checkpoint, most);
-    const line = `checkpoint routing: ${checkpoint.source}, experts [${checkpoint.kinds.join(',')}], τ ${checkpoint.tau}, FFN share of slots ${(checkpoint.ffnShare * 100).toFixed(1)} %`;
+  for (const line of checkpointNotes(checkpoints)) {
     log(line);
     notes.push(line);
   }
@@ -131,7 +130,7 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
       pair = buildLayerPair(g.width, g.experts, options.seed);
     }
     for (const routing of options.routings) {
-      const cases = buildCases(pair, g, routing, checkpoint, options.seed, notes, log);
+      const cases = buildCases(pair, g, routing, checkpoints, options.seed, notes, log);
       if (cases.length === 0) continue;
       log(`[${gi + 1}/${groups.length}] ${g.width} ${g.experts}E tokens ${g.tokens} ${routing}: ${g.measures.join(', ')} (${cases.map((c) => c.key).join(' ')})`);
       const expected = new Map<string, Partial<Record<LayerMeasure, LayerResults>>>();
@@ -331,7 +330,8 @@ function caseFlops(pair: LayerPair, measure: LayerMeasure, cs: CaseSpec): { tota
 }
 
 /** The routing cases of a group: one MoE case, and one MoE++ case per τ (or the checkpoint's). */
-function buildCases(pair: LayerPair, g: LayerGroup, routing: Routing, checkpoint: CheckpointRouting | null, seed: number, notes: string[], log: (s: string) => void): CaseSpec[] {
+function buildCases(pair: LayerPair, g: LayerGroup, routing: Routing, checkpoints: Checkpoints, seed: number, notes: string[], log: (s: string) => void): CaseSpec[] {
+  const checkpoint = checkpoints.moepp;
   const rng = seedrandom.alea(`routing:${seed}:${pair.width}:${pair.experts}:${g.tokens}`);
   const moeTopK = sampleBalancedTopK(pair.moe.kinds, g.tokens, TOP_K, 1, rng);
   const cases: CaseSpec[] = [];
@@ -351,9 +351,21 @@ function buildCases(pair: LayerPair, g: LayerGroup, routing: Routing, checkpoint
     }
     return [];
   }
-  add('moe', null, moeTopK, 'moe');
+  const trainedMoe = checkpoints.moe;
+  if (trainedMoe) add('moe', null, Int32Array.from(trainedMoe.topKIndex.subarray(0, g.tokens * TOP_K)), 'moe@ckpt');
+  else add('moe', null, moeTopK, 'moe');
   const topK = checkpoint.topKIndex.subarray(0, g.tokens * TOP_K);
   add('moepp', checkpoint.tau, Int32Array.from(topK), `moepp@ckpt`);
   return cases;
+}
+
+function checkpointNotes({ moepp, moe }: Checkpoints): string[] {
+  if (!moepp) return [];
+  return [
+    `checkpoint routing: ${moepp.source}, experts [${moepp.kinds.join(',')}], τ ${moepp.tau}, FFN share of slots ${(moepp.ffnShare * 100).toFixed(1)} %`,
+    moe
+      ? `checkpoint routing, MoE side: ${moe.source} (a trained vanilla MoE, ${moe.kinds.length} FFN experts)`
+      : 'checkpoint routing, MoE side: uniform load (no --checkpoint-moe); a trained MoE router is less balanced',
+  ];
 }
 

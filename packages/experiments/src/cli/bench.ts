@@ -9,6 +9,7 @@
  *   pnpm bench --peer torch        also time the PyTorch peer (bench/peers/torch_moe.py)
  *   pnpm bench --widths paper --experts 16 --tau 0.75 --tokens 2048 --measures a,c
  *   pnpm bench --checkpoint results/default/moepp-tau0.75--seed1    add the trained routing
+ *   pnpm bench --checkpoint results/default/moepp-tau0.75--seed1 --checkpoint-moe results/default/moe--seed1
  */
 import { Command } from 'commander';
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -29,6 +30,7 @@ const program = new Command()
   .option('--tokens <list>', 'tokens per call: 512, 2048, 8192')
   .option('--routing <list>', 'balanced, checkpoint (default: balanced, plus checkpoint when --checkpoint is given)')
   .option('--checkpoint <run-folder>', 'a training run folder whose checkpoint/model.safetensors routes the checkpoint cases')
+  .option('--checkpoint-moe <run-folder>', 'a trained vanilla MoE run (same FFN experts, top-K) that routes the MoE side of the checkpoint cases (default: uniform load)')
   .option('--reps <n>', 'timed repetitions per measurement (default 20; quick 10)')
   .option('--min-reps <n>', 'fewest timed repetitions when a group hits its time cap (default 10; full 7)')
   .option('--warmup <n>', 'untimed warm-up rounds (default 2; quick 1)')
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
   let options;
   try {
     if (raw.checkpoint && !isAbsolute(raw.checkpoint)) raw.checkpoint = resolve(invocationDir(), raw.checkpoint);
+    if (raw.checkpointMoe && !isAbsolute(raw.checkpointMoe)) raw.checkpointMoe = resolve(invocationDir(), raw.checkpointMoe);
     options = resolveBenchOptions(raw);
   } catch (e) {
     if (e instanceof BenchArgumentError) {
@@ -84,6 +87,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
+  // Bad input found while running (a run folder that is not one): the message names the fix.
+  if (e instanceof BenchArgumentError) {
+    console.error(`error: ${e.message}`);
+    process.exit(2);
+  }
   console.error(e instanceof Error ? (e.stack ?? e.message) : e);
   process.exit(1);
 });
