@@ -52,9 +52,11 @@ describe.skipIf(!hasJupyter)('notebooks (headless, Deno kernel, fixture results)
     const markdown = nb.cells.flatMap((c: { outputs?: { data?: Record<string, string | string[]> }[] }) => c.outputs ?? [])
       .map((o: { data?: Record<string, string | string[]> }) => o.data?.['text/markdown']).filter(Boolean)
       .map((v: string | string[]) => (Array.isArray(v) ? v.join('') : v));
-    const tables = markdown.filter((m: string) => m.includes('| piece | layer 0 | layer 1 | FFN experts |'));
+    // One table per sentence (the notebook shows them as one Markdown value).
+    const tables = markdown.join('\n\n').split('| piece | layer 0 | layer 1 | FFN experts |').slice(1);
     expect(tables).toHaveLength(3);
     expect(tables[0]).toMatch(/\| "The" \| \d:(ffn|zero|copy|constant) \d:(ffn|zero|copy|constant) \|/);
+    for (const sentence of ['The jury said', 'She quickly signed', 'Prices rose 3.5 percent']) expect(markdown.join('\n')).toContain(`**${sentence}`);
     expect(markdown.some((m: string) => m.startsWith('FFN experts per token, mean over pieces and layers'))).toBe(true);
   });
 });
