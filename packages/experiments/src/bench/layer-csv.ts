@@ -13,6 +13,16 @@ export const LAYER_CSV_COLUMNS = [
 export type LayerCsvColumn = (typeof LAYER_CSV_COLUMNS)[number];
 export type LayerCsvRow = { [K in LayerCsvColumn]: string | number | null | undefined };
 
+/** A numeric cell of an in-memory row, NaN where it is empty or not a number. */
+export function cellNumber(v: unknown): number {
+  return typeof v === 'number' ? v : NaN;
+}
+
+/** Whether two rows belong to one interleaved group: same measure, width, expert count, tokens and routing. */
+export function sameGroup(a: LayerCsvRow, b: LayerCsvRow): boolean {
+  return a.measure === b.measure && a.width === b.width && a.ffn_experts === b.ffn_experts && a.tokens === b.tokens && a.routing === b.routing;
+}
+
 /** A cell: numbers at fixed significant precision, NaN / null / undefined as empty. */
 export function csvCell(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';

@@ -4,7 +4,7 @@
  * ours against PyTorch, peak memory, the training step, peer checks, and where the time goes.
  */
 import type { BenchOptions } from './bench-options.ts';
-import type { LayerCsvRow } from './layer-csv.ts';
+import { cellNumber, sameGroup, type LayerCsvRow } from './layer-csv.ts';
 import type { OpProfile } from './op-profile.ts';
 import type { PeerCheck } from './torch-peer.ts';
 import { paperIncrease } from './paper-table3.ts';
@@ -17,15 +17,11 @@ export function markdownTable(header: string[], rows: (string | number)[][]): st
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
+const num = cellNumber;
 const pct = (v: unknown, digits = 1) => (Number.isFinite(num(v)) ? `${(num(v) * 100).toFixed(digits)} %` : '–');
 const fix = (v: unknown, digits = 1) => (Number.isFinite(num(v)) ? num(v).toFixed(digits) : '–');
 const mib = (v: unknown) => (Number.isFinite(num(v)) ? `${(num(v) / 2 ** 20).toFixed(1)}` : '–');
 const ms = (r: LayerCsvRow) => `${fix(r.median_ms, r.median_ms !== null && num(r.median_ms) < 10 ? 2 : 1)} [${fix(r.p20_ms, 1)}–${fix(r.p80_ms, 1)}]`;
-
-function sameGroup(a: LayerCsvRow, b: LayerCsvRow): boolean {
-  return a.measure === b.measure && a.width === b.width && a.ffn_experts === b.ffn_experts && a.tokens === b.tokens && a.routing === b.routing;
-}
 
 export interface SummaryInput {
   rows: LayerCsvRow[];

@@ -3,7 +3,7 @@
  * BENCHMARKS.md come from the same command as the tables beside them. No test asserts timings;
  * these are reported, met or not, with the figure that decides them.
  */
-import type { LayerCsvRow } from './layer-csv.ts';
+import { cellNumber, sameGroup, type LayerCsvRow } from './layer-csv.ts';
 import { paperIncrease } from './paper-table3.ts';
 
 export interface TargetVerdict {
@@ -14,13 +14,9 @@ export interface TargetVerdict {
   figure: string;
 }
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
+const num = cellNumber;
 const pct = (v: number, digits = 0) => `${(v * 100).toFixed(digits)} %`;
 const label = (r: LayerCsvRow) => `${r.ffn_experts}E τ ${r.tau}`;
-
-function sameGroup(a: LayerCsvRow, b: LayerCsvRow): boolean {
-  return a.measure === b.measure && a.width === b.width && a.ffn_experts === b.ffn_experts && a.tokens === b.tokens && a.routing === b.routing;
-}
 
 /** Smallest and largest of `value` over rows, with the rows they come from. */
 function range(rows: LayerCsvRow[], value: (r: LayerCsvRow) => number): { min: number; max: number; argmin: LayerCsvRow } {
