@@ -113,6 +113,7 @@ for nb in "${notebooks[@]}"; do
   if ! jupyter-nbconvert --to notebook --execute \
       --ExecutePreprocessor.kernel_name=deno \
       --ExecutePreprocessor.timeout="${MOEPP_NOTEBOOK_TIMEOUT:-600}" \
+      --ExecutePreprocessor.iopub_timeout=120 --ExecutePreprocessor.raise_on_iopub_timeout=True \
       --output-dir "$out" --output "$stem" "$nb" >"$out/$stem.log" 2>&1; then
     echo "FAIL $stem: a cell failed; log: $out/$stem.log" >&2
     tail -n 40 "$out/$stem.log" >&2
