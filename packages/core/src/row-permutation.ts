@@ -7,61 +7,12 @@
  * the host (architecture.md). Native TensorFlow has fast kernels for both, so it keeps them.
  *
  * Host work reads and writes tensors in place where the backend allows it (`readRows`,
- * `writeRows`): on `wasm` a tensor's data lives on the wasm heap, and `dataSync()` would copy all
- * of it out (as would the upload of a new tensor back in); on `cpu` `dataSync()` already returns
- * the tensor's own array.
+ * `writeRows` of @moepp/backends).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readRows, writeRows } from '@moepp/backends';
 
-/** The parts of tfjs-backend-wasm's backend object that in-place host access needs. */
-interface WasmBackendView {
-  wasm: { wasmMemory?: { buffer: ArrayBufferLike }; HEAPU8: Uint8Array };
-  getMemoryOffset(dataId: object): number;
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
-function wasmBackend(): WasmBackendView | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  const backend = tf.backend() as unknown as Partial<WasmBackendView>;
-  return typeof backend.getMemoryOffset === 'function' && typeof backend.makeOutput === 'function' && backend.wasm ? (backend as WasmBackendView) : null;
-}
-
-function heapView(backend: WasmBackendView, t: { dataId: object; shape: number[] }): Float32Array {
-  // The threaded build may replace the heap's buffer when memory grows; wasmMemory has the current one.
-  const buffer = backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
-  return new Float32Array(buffer, backend.getMemoryOffset(t.dataId), t.shape.reduce((a, b) => a * b, 1));
-}
-
-/**
- * A float32 tensor's values for reading on the host, without a copy where the backend allows it.
- * On wasm the view is valid only until the next tensor allocation (which may move the heap):
- * allocate outputs first (`writeRows`), then read.
- */
-export function readRows(t: tf.Tensor): Float32Array {
-  if (t.dtype !== 'float32') throw new Error(`readRows: float32 tensors only, got ${t.dtype}`);
-  const backend = wasmBackend();
-  return backend ? heapView(backend, t) : (t.dataSync() as Float32Array);
-}
-
-/**
- * New float32 tensors of `shapes`, zero-filled, whose values `fill` then writes — on wasm in place
- * on the heap (no upload copy). `fill` runs after every output is allocated, so views it takes of
- * inputs with `readRows` stay valid while it runs.
- */
-export function writeRows(shapes: number[][], fill: (outs: Float32Array[]) => void): tf.Tensor[] {
-  const backend = wasmBackend();
-  if (backend) {
-    // Heap memory straight from the backend: `tf.zeros` would build a zero array in JS and copy it in.
-    const tensors = shapes.map((s) => tf.engine().makeTensorFromTensorInfo(backend.makeOutput(s, 'float32')));
-    const views = tensors.map((t) => heapView(backend, t));
-    for (const v of views) v.fill(0);
-    fill(views);
-    return tensors;
-  }
-  const outs = shapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));
-  fill(outs);
-  return outs.map((o, i) => tf.tensor(o, shapes[i], 'float32'));
-}
+export { readRows, writeRows };
 
 /**
  * `out[i] = x[index[i]]` for a 2-D `x` (rows, D); differentiable in `x`.

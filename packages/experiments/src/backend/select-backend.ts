@@ -3,7 +3,7 @@
  *
  * `auto` takes the fastest backend that loads here: native TensorFlow with CUDA
  * (`@tensorflow/tfjs-node-gpu`), native TensorFlow on the CPU (`@tensorflow/tfjs-node`), then
- * WebAssembly with one thread per core and the kernel patches of @moepp/core, then plain JS
+ * WebAssembly with one thread per core and the kernel patches of @moepp/backends, then plain JS
  * (`cpu`). The native packages are optional dependencies whose install script downloads
  * libtensorflow; on a closed network that download fails, the package stays without its native
  * addon, and loading it throws — which is caught here and reported, never fatal in `auto`.
@@ -21,9 +21,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-// These two live in core (backend plumbing beside the model's tests); import them from
-// '@moepp/core' once its index exports them.
-import { initWasmBackend, MAX_WASM_THREADS, patchWasmKernels } from '@moepp/core/backend';
+import { initWasmBackend, MAX_WASM_THREADS, patchWasmKernels } from '@moepp/backends';
 
 const require = createRequire(import.meta.url);
 

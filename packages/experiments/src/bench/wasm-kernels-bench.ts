@@ -17,7 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { initWasmBackend, patchWasmKernels } from '@moepp/core/backend';
+import { initWasmBackend, patchWasmKernels } from '@moepp/backends';
 
 interface Timing {
   medianMs: number;

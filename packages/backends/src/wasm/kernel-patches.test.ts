@@ -11,8 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import '@tensorflow/tfjs-backend-cpu';
-import { initWasmBackend } from './wasm-threads.js';
-import { patchedWasmKernels, patchWasmKernels, WASM_KERNEL_PATCHES } from './wasm-kernel-patches.js';
+import { initWasmBackend } from './threads.ts';
+import { patchedWasmKernels, patchWasmKernels, WASM_KERNEL_PATCHES } from './kernel-patches.ts';
 
 /** Deterministic values in [-1, 1), different per seed. */
 function values(n: number, seed: number): Float32Array {

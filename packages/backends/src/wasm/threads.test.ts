@@ -8,9 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { initWasmBackend, runtimeSupportsWasmThreads } from './wasm-threads.js';
+import { initWasmBackend, runtimeSupportsWasmThreads } from './threads.ts';
 
-const modulePath = fileURLToPath(new URL('./wasm-threads.ts', import.meta.url));
+const modulePath = fileURLToPath(new URL('./threads.ts', import.meta.url));
 
 /** Deterministic pseudo-random floats in [-1, 1), the same in every process. */
 function lcg(n: number, seed: number): Float32Array {
