@@ -2,9 +2,10 @@
  * Config validation: every message says what is wrong and how to fix it, because a researcher
  * launching a sweep should learn about a typo before hours of compute, not after.
  */
-import type { ModelConfig, MoeConfig } from './config.js';
-import { GATING_MODES, moeLayerCount, expertCountsOfLayer } from './config.js';
-import { totalExperts, type ExpertCounts } from './experts/expert-kinds.js';
+import type { ModelConfig, MoeConfig } from './config.ts';
+import { moeLayerCount, expertCountsOfLayer } from './config.ts';
+import { expertKindNames, isFfnLike, totalExperts, type ExpertCounts } from './experts/index.ts';
+import { gatingModeNames } from './gating/index.ts';
 
 /** Thrown for an invalid model config; `path` names the offending key (e.g. `moe.topK`). */
 export class ConfigError extends Error {
@@ -25,7 +26,6 @@ const MOE_KEYS: readonly (keyof MoeConfig)[] = [
   'experts', 'expertsPerLayer', 'topK', 'ffnHidden', 'gating', 'gatingResidual', 'tau',
   'capacityFactor', 'gatingResidualInitStd',
 ];
-const EXPERT_COUNT_KEYS: readonly (keyof ExpertCounts)[] = ['ffn', 'zero', 'copy', 'constant'];
 
 /**
  * Checks a full model config; throws `ConfigError` on the first problem.
@@ -71,8 +71,8 @@ function validateMoeConfig(moe: MoeConfig, config: ModelConfig): void {
   rejectUnknownKeys(moe as unknown as Record<string, unknown>, MOE_KEYS, 'moe.');
   positiveInteger(moe.topK, 'moe.topK');
   positiveInteger(moe.ffnHidden, 'moe.ffnHidden');
-  if (!GATING_MODES.includes(moe.gating)) {
-    throw new ConfigError('moe.gating', `unknown gating mode ${JSON.stringify(moe.gating)}; use one of ${GATING_MODES.join(', ')}`);
+  if (!gatingModeNames().includes(moe.gating)) {
+    throw new ConfigError('moe.gating', `unknown gating mode ${JSON.stringify(moe.gating)}; use one of ${gatingModeNames().join(', ')}`);
   }
   if (typeof moe.gatingResidual !== 'boolean') {
     throw new ConfigError('moe.gatingResidual', `expected true or false, got ${JSON.stringify(moe.gatingResidual)}`);
@@ -105,14 +105,13 @@ function validateMoeConfig(moe: MoeConfig, config: ModelConfig): void {
 }
 
 function validateExpertCounts(counts: ExpertCounts, path: string, topK: number): void {
-  if (typeof counts !== 'object' || counts === null) {
+  if (typeof counts !== 'object' || counts === null || Array.isArray(counts)) {
     throw new ConfigError(path, `expected expert counts like { ffn: 8, zero: 1, copy: 1, constant: 2 }, got ${JSON.stringify(counts)}`);
   }
-  rejectUnknownKeys(counts as unknown as Record<string, unknown>, EXPERT_COUNT_KEYS, `${path}.`);
-  for (const key of EXPERT_COUNT_KEYS) {
-    const v = counts[key];
-    if (v === undefined && key !== 'ffn') continue;
-    if (!(Number.isInteger(v) && (v as number) >= 0)) {
+  const kinds = expertKindNames();
+  rejectUnknownKeys(counts as unknown as Record<string, unknown>, kinds, `${path}.`);
+  for (const [key, v] of Object.entries(counts)) {
+    if (!(Number.isInteger(v) && v >= 0)) {
       throw new ConfigError(`${path}.${key}`, `expected a whole number ≥ 0, got ${JSON.stringify(v)}`);
     }
   }
@@ -120,8 +119,9 @@ function validateExpertCounts(counts: ExpertCounts, path: string, topK: number):
   if (e === 0) {
     throw new ConfigError(path, 'the expert set is empty; give at least one expert, e.g. { ffn: 8 }');
   }
-  if (counts.ffn === 0) {
-    throw new ConfigError(`${path}.ffn`, 'a layer needs at least one FFN expert; zero-computation experts alone cannot transform a token');
+  if (!Object.entries(counts).some(([kind, n]) => n > 0 && isFfnLike(kind))) {
+    const ffnLike = kinds.filter(isFfnLike);
+    throw new ConfigError(`${path}.${ffnLike[0]}`, `a layer needs at least one FFN expert (${ffnLike.join(', ')}); zero-computation experts alone cannot transform a token`);
   }
   if (topK > e) {
     throw new ConfigError('moe.topK', `top-K is ${topK} but the layer has only ${e} experts; lower moe.topK or add experts`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, resolveModelConfig, type ModelConfigInput } from './config.js';
+import { ConfigError, resolveModelConfig, type ModelConfigInput } from './config.ts';
 
 function errorOf(input: ModelConfigInput): ConfigError {
   try {
@@ -48,7 +48,7 @@ describe('model config validation', () => {
   });
 
   it('a gating residual between layers of different E is an error; without the residual it is fine', () => {
-    const expertsPerLayer = [{ ffn: 4, zero: 1 }, { ffn: 4 }];
+    const expertsPerLayer: Record<string, number>[] = [{ ffn: 4, zero: 1 }, { ffn: 4 }];
     const e = errorOf({ nLayers: 2, moe: { expertsPerLayer, gatingResidual: true } });
     expect(e.path).toBe('moe.expertsPerLayer[1]');
     expect(e.message).toMatch(/5 router logits into layer 1, which has 4 experts/);

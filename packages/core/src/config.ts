@@ -5,18 +5,16 @@
  *   - vanilla MoE: `experts: { ffn: 8 }`, `gatingResidual: false`
  *   - dense:       `moe: null` (every block has a dense SwiGLU FFN)
  */
-import type { ExpertCounts } from './experts/expert-kinds.js';
-import { validateModelConfig } from './config-validation.js';
+import { expertKindsFromCounts, type ExpertCounts } from './experts/index.ts';
+import './gating/index.ts';
+import { validateModelConfig } from './config-validation.ts';
+import type { MoeLayerSpec } from './moe-layer.ts';
 
-export { validateModelConfig, ConfigError } from './config-validation.js';
-
-/** How routing weights are derived from the router logits (moepp-method.md §3). */
-export type GatingMode = 'reference' | 'paper' | 'mixtral';
-export const GATING_MODES: readonly GatingMode[] = ['reference', 'paper', 'mixtral'];
+export { validateModelConfig, ConfigError } from './config-validation.ts';
 
 /** Configuration of one MoE++ layer; shared by every MoE++ block of a model. */
 export interface MoeConfig {
-  /** Expert counts, e.g. `{ ffn: 16, zero: 1, copy: 1, constant: 2 }` — the paper's (16+4)E. */
+  /** Expert counts by kind (`experts/`), e.g. `{ ffn: 16, zero: 1, copy: 1, constant: 2 }` — the paper's (16+4)E. */
   experts: ExpertCounts;
   /**
    * Per-MoE-layer expert counts overriding `experts` (length = number of MoE++ layers), for
@@ -27,8 +25,8 @@ export interface MoeConfig {
   topK: number;
   /** Hidden width I of each SwiGLU FFN expert. */
   ffnHidden: number;
-  /** `reference` is what the released MoE++ 7B does, so it is the default. */
-  gating: GatingMode;
+  /** A gating mode (`gating/`): `reference`, `paper`, `mixtral`, …; `reference` is what the released MoE++ 7B does, so it is the default. */
+  gating: string;
   /** Feed the previous MoE++ layer's logits into this layer's router (§4). */
   gatingResidual: boolean;
   /** η for ZC experts in the balance loss; 0.75 is the paper's default. */
@@ -114,6 +112,27 @@ export function moeLayerCount(config: ModelConfig): number {
 /** Expert counts of the `moeLayerIndex`-th MoE++ layer (0-based among MoE++ layers). */
 export function expertCountsOfLayer(moe: MoeConfig, moeLayerIndex: number): ExpertCounts {
   return moe.expertsPerLayer?.[moeLayerIndex] ?? moe.experts;
+}
+
+/**
+ * The spec of the `moeLayerIndex`-th MoE++ layer: what `createMoeLayer` builds. The first MoE++
+ * layer has no gating residual (there is no previous layer's logits to add).
+ */
+export function moeLayerSpec(config: ModelConfig, moeLayerIndex: number): MoeLayerSpec {
+  const moe = config.moe;
+  if (moe === null) throw new Error('moeLayerSpec: the model is dense (moe: null)');
+  return {
+    dModel: config.dModel,
+    kinds: expertKindsFromCounts(expertCountsOfLayer(moe, moeLayerIndex)),
+    topK: moe.topK,
+    ffnHidden: moe.ffnHidden,
+    gating: moe.gating,
+    tau: moe.tau,
+    capacityFactor: moe.capacityFactor,
+    gatingResidual: moe.gatingResidual && moeLayerIndex > 0,
+    gatingResidualInitStd: moe.gatingResidualInitStd,
+    initStd: config.initStd,
+  };
 }
 
 /** Builds a full model config from a partial one (deep-merging `moe`), then validates it. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countParameters, forwardFlopsPerToken } from './counting.js';
-import { resolveModelConfig } from './config.js';
+import { countParameters, forwardFlopsPerToken } from './counting.ts';
+import { resolveModelConfig } from './config.ts';
 
 // D 8, V 10, 2 blocks, both MoE++ with (2+2)E = 2 FFN (I 4), 1 zero, 1 constant; K 2; τ 0.5; tied.
 const config = resolveModelConfig({

@@ -8,12 +8,12 @@
  * halved — the Kaplan et al. convention); norms, softmaxes and ZC experts' O(D) work are omitted
  * from FLOPs.
  */
-import { expertCountsOfLayer, isMoeBlock, type ModelConfig } from './config.js';
-import { expertKindsFromCounts, type ExpertKind } from './experts/expert-kinds.js';
+import { isMoeBlock, moeLayerSpec, type ModelConfig } from './config.ts';
+import { expertKind, ffnExpert, ffnLikeCount, isFfnLike, type ExpertDims } from './experts/index.ts';
 
 export interface ParameterCounts {
   total: number;
-  /** Parameters a token touches: all non-expert ones plus the FFN/constant experts it is routed to (expected). */
+  /** Parameters a token touches: all non-expert ones plus the experts it is routed to (expected). */
   activePerToken: number;
   /** Expected FFN experts per token in each MoE++ layer used for `activePerToken`. */
   ffnExpertsPerToken: number[];
@@ -23,18 +23,35 @@ export interface ParameterCounts {
  * Expected FFN experts per token under the balance the heterogeneous loss converges to:
  * K · τ·N_ffn / (τ·N_ffn + N_zc) — e.g. 2 · 0.75·16 / (0.75·16 + 4) = 1.5 for (16+4)E at τ = 0.75.
  */
-export function balancedFfnExpertsPerToken(kinds: readonly ExpertKind[], topK: number, tau: number): number {
-  const nFfn = kinds.filter((k) => k === 'ffn').length;
+export function balancedFfnExpertsPerToken(kinds: readonly string[], topK: number, tau: number): number {
+  const nFfn = ffnLikeCount(kinds);
   const nZc = kinds.length - nFfn;
   return (topK * tau * nFfn) / (tau * nFfn + nZc);
 }
 
-/** Expected constant experts per token under the same balance (each ZC expert gets a share ∝ 1). */
-function balancedConstantExpertsPerToken(kinds: readonly ExpertKind[], topK: number, tau: number): number {
-  const nFfn = kinds.filter((k) => k === 'ffn').length;
-  const nConstant = kinds.filter((k) => k === 'constant').length;
-  return (topK * nConstant) / (tau * nFfn + (kinds.length - nFfn));
+/**
+ * Expected experts of one zero-computation kind per token under the same balance (each ZC expert
+ * gets a share ∝ 1, each FFN-like one ∝ τ): K · N_kind / (τ·N_ffn + N_zc).
+ */
+function balancedZeroComputationPerToken(kinds: readonly string[], kind: string, topK: number, tau: number): number {
+  const nFfn = ffnLikeCount(kinds);
+  const nKind = kinds.filter((k) => k === kind).length;
+  return (topK * nKind) / (tau * nFfn + (kinds.length - nFfn));
 }
+
+/** Parameters of one expert of `kind`. */
+function expertParameterCount(kind: string, dims: ExpertDims): number {
+  return expertKind(kind).parameters(dims).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Mean of `f` over a layer's FFN-like experts: what one of its "FFN experts per token" costs. */
+function meanOverFfnLike(kinds: readonly string[], f: (kind: string) => number): number {
+  const ffnLike = kinds.filter(isFfnLike);
+  return ffnLike.reduce((s, k) => s + f(k), 0) / ffnLike.length;
+}
+
+/** The distinct kinds of a layer, in layer order. */
+const distinct = (kinds: readonly string[]): string[] => [...new Set(kinds)];
 
 /**
  * Total and active parameters. `measuredFfnExpertsPerToken` (one per MoE++ layer) replaces the
@@ -46,7 +63,7 @@ function balancedConstantExpertsPerToken(kinds: readonly ExpertKind[], topK: num
 export function countParameters(config: ModelConfig, measuredFfnExpertsPerToken?: number[]): ParameterCounts {
   const D = config.dModel;
   const V = config.vocabSize;
-  const perFfn = (hidden: number) => 3 * D * hidden;
+  const dense = expertParameterCount(ffnExpert.name, { dModel: D, ffnHidden: config.denseFfnHidden });
   let total = V * D + D + (config.tieEmbeddings ? 0 : D * V);
   let active = total;
   const ffnPerToken: number[] = [];
@@ -56,21 +73,27 @@ export function countParameters(config: ModelConfig, measuredFfnExpertsPerToken?
     total += shared;
     active += shared;
     if (!isMoeBlock(config, i) || !config.moe) {
-      total += perFfn(config.denseFfnHidden);
-      active += perFfn(config.denseFfnHidden);
+      total += dense;
+      active += dense;
       continue;
     }
-    const moe = config.moe;
-    const kinds = expertKindsFromCounts(expertCountsOfLayer(moe, moeIndex));
+    const spec = moeLayerSpec(config, moeIndex);
+    const { kinds, topK, tau } = spec;
+    const dims = { dModel: D, ffnHidden: spec.ffnHidden };
     const E = kinds.length;
-    const nFfn = kinds.filter((k) => k === 'ffn').length;
-    const nConstant = kinds.filter((k) => k === 'constant').length;
-    const router = D * E + (moe.gatingResidual && moeIndex > 0 ? E * E : 0);
-    const constantSize = 3 * D; // W_c (D, 2) and v (D)
-    total += router + nFfn * perFfn(moe.ffnHidden) + nConstant * constantSize;
-    const ffnExperts = measuredFfnExpertsPerToken?.[moeIndex] ?? balancedFfnExpertsPerToken(kinds, moe.topK, moe.tau);
+    const router = D * E + (spec.gatingResidual ? E * E : 0);
+    const perFfn = meanOverFfnLike(kinds, (k) => expertParameterCount(k, dims));
+    const ffnExperts = measuredFfnExpertsPerToken?.[moeIndex] ?? balancedFfnExpertsPerToken(kinds, topK, tau);
+    let expertsTotal = 0;
+    let zeroComputationActive = 0;
+    for (const kind of distinct(kinds)) {
+      const size = expertParameterCount(kind, dims);
+      expertsTotal += kinds.filter((k) => k === kind).length * size;
+      if (!isFfnLike(kind)) zeroComputationActive += balancedZeroComputationPerToken(kinds, kind, topK, tau) * size;
+    }
+    total += router + expertsTotal;
     ffnPerToken.push(ffnExperts);
-    active += router + ffnExperts * perFfn(moe.ffnHidden) + balancedConstantExpertsPerToken(kinds, moe.topK, moe.tau) * constantSize;
+    active += router + ffnExperts * perFfn + zeroComputationActive;
     moeIndex++;
   }
   return { total, activePerToken: Math.round(active), ffnExpertsPerToken: ffnPerToken };
@@ -84,13 +107,18 @@ export function forwardFlopsPerToken(config: ModelConfig, seqLen = config.maxSeq
   for (let i = 0; i < config.nLayers; i++) {
     flops += 2 * 4 * D * D + 2 * 2 * seqLen * D; // projections; scores and mixing
     if (!isMoeBlock(config, i) || !config.moe) {
-      flops += 2 * 3 * D * config.denseFfnHidden;
+      flops += ffnExpert.flopsPerToken({ dModel: D, ffnHidden: config.denseFfnHidden });
       continue;
     }
-    const moe = config.moe;
-    const kinds = expertKindsFromCounts(expertCountsOfLayer(moe, moeIndex));
-    const ffnExperts = measuredFfnExpertsPerToken?.[moeIndex] ?? balancedFfnExpertsPerToken(kinds, moe.topK, moe.tau);
-    flops += 2 * D * kinds.length + ffnExperts * 2 * 3 * D * moe.ffnHidden;
+    const spec = moeLayerSpec(config, moeIndex);
+    const { kinds, topK, tau } = spec;
+    const dims = { dModel: D, ffnHidden: spec.ffnHidden };
+    const ffnExperts = measuredFfnExpertsPerToken?.[moeIndex] ?? balancedFfnExpertsPerToken(kinds, topK, tau);
+    flops += 2 * D * kinds.length + ffnExperts * meanOverFfnLike(kinds, (k) => expertKind(k).flopsPerToken(dims));
+    // Zero-computation kinds count 0 under this file's convention; a kind that declares FLOPs adds them.
+    for (const kind of distinct(kinds)) {
+      if (!isFfnLike(kind)) flops += balancedZeroComputationPerToken(kinds, kind, topK, tau) * expertKind(kind).flopsPerToken(dims);
+    }
     moeIndex++;
   }
   return flops;

@@ -1,18 +1,19 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { balancedLossValue, heterogeneousBalanceLoss, routerZLoss } from './losses.js';
-import { heterogeneousCapacity, planDispatch, topKIndices } from './dispatch-plan.js';
-import { balancedFfnExpertsPerToken } from './counting.js';
-import { expertKindsFromCounts, type ExpertKind } from './experts/expert-kinds.js';
-import { useBackend } from './testing/backends.js';
+import { balancedLossValue, heterogeneousBalanceLoss, routerZLoss } from './losses.ts';
+import { heterogeneousCapacity, planDispatch } from './dispatch.ts';
+import { selectionFromTopK, topKIndices } from './gating/index.ts';
+import { balancedFfnExpertsPerToken } from './counting.ts';
+import { expertKindsFromCounts } from './experts/index.ts';
+import { useBackend } from './testing/backends.ts';
 
 describe('balance loss, capacity and expected load (hand-computed values)', () => {
   beforeAll(() => useBackend('cpu'));
 
   it('L_b = Σ η_i f_i P_i on a hand-worked example', () => {
-    const kinds: ExpertKind[] = ['ffn', 'ffn', 'zero'];
+    const kinds: string[] = ['ffn', 'ffn', 'zero'];
     // 4 tokens, K = 1: choices 0, 0, 1, 2 -> f = [0.5, 0.25, 0.25]
-    const plan = planDispatch(Int32Array.from([0, 0, 1, 2]), 4, kinds, 1, null);
+    const plan = planDispatch(selectionFromTopK(Int32Array.from([0, 0, 1, 2]), 4, 3, 1), kinds, null);
     const probs = tf.tensor2d([[0.6, 0.2, 0.2], [0.5, 0.3, 0.2], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8]]);
     // P = [0.35, 0.325, 0.325]; η = [1, 1, 0.5]
     const expected = 1 * 0.5 * 0.35 + 1 * 0.25 * 0.325 + 0.5 * 0.25 * 0.325;
@@ -38,7 +39,7 @@ describe('balance loss, capacity and expected load (hand-computed values)', () =
 
   it('capacity admits first choices before second choices', () => {
     // 3 tokens all choose expert 0 first and expert 1 second; capacity 2 for each.
-    const plan = planDispatch(Int32Array.from([0, 1, 0, 1, 0, 1]), 3, ['ffn', 'ffn'], 2, Int32Array.from([2, 2]));
+    const plan = planDispatch(selectionFromTopK(Int32Array.from([0, 1, 0, 1, 0, 1]), 3, 2, 2), ['ffn', 'ffn'], Int32Array.from([2, 2]));
     expect(plan.droppedSlots).toBe(2);
     expect(Array.from(plan.keptMask)).toEqual([1, 1, 1, 1, 0, 0]);
   });

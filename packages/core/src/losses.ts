@@ -3,16 +3,16 @@
  * averages them over MoE++ layers.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ExpertKind } from './experts/expert-kinds.js';
-import type { DispatchPlan } from './dispatch-plan.js';
+import { isFfnLike } from './experts/index.ts';
+import type { Selection } from './gating/index.ts';
 
-/** η_i: 1 for an FFN expert, τ for a zero-computation expert. */
-export function balanceWeights(kinds: readonly ExpertKind[], tau: number): Float32Array {
-  return Float32Array.from(kinds, (k) => (k === 'ffn' ? 1 : tau));
+/** η_i: 1 for an FFN-like expert, τ for a zero-computation expert (by the kind's cost class). */
+export function balanceWeights(kinds: readonly string[], tau: number): Float32Array {
+  return Float32Array.from(kinds, (k) => (isFfnLike(k) ? 1 : tau));
 }
 
 /** f_i: fraction of tokens whose top-K contains expert i (Σ f_i = K); a host constant, no gradient. */
-export function expertTokenFractions(plan: DispatchPlan): Float32Array {
+export function expertTokenFractions(plan: Selection): Float32Array {
   const f = new Float32Array(plan.experts);
   for (let i = 0; i < plan.selectedMask.length; i++) f[i % plan.experts] += plan.selectedMask[i];
   return f.map((c) => c / plan.tokens);
@@ -26,8 +26,8 @@ export function expertTokenFractions(plan: DispatchPlan): Float32Array {
  */
 export function heterogeneousBalanceLoss(
   routerProbs: tf.Tensor2D,
-  plan: DispatchPlan,
-  kinds: readonly ExpertKind[],
+  plan: Selection,
+  kinds: readonly string[],
   tau: number,
 ): tf.Scalar {
   const eta = balanceWeights(kinds, tau);
@@ -43,7 +43,7 @@ export function heterogeneousBalanceLoss(
  * matches its load, f_i / K. Then L_b* = K / Σ_j (1/η_j) — K/E for a vanilla MoE. Dividing by it
  * gives the normalised balance (1.0 = balanced) that runs are compared by.
  */
-export function balancedLossValue(kinds: readonly ExpertKind[], tau: number, topK: number): number {
+export function balancedLossValue(kinds: readonly string[], tau: number, topK: number): number {
   const inverseEtaSum = Array.from(balanceWeights(kinds, tau)).reduce((s, h) => s + 1 / h, 0);
   return topK / inverseEtaSum;
 }

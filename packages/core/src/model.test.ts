@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { MoeppLM } from './model.js';
-import { resolveModelConfig, type ModelConfigInput } from './config.js';
-import { countParameters } from './counting.js';
-import { TEST_BACKENDS, useBackend } from './testing/backends.js';
+import { MoeppLM } from './model.ts';
+import { resolveModelConfig, type ModelConfigInput } from './config.ts';
+import { countParameters } from './counting.ts';
+import { evaluationContext, trainingContext } from './forward-context.ts';
+import { TEST_BACKENDS, useBackend } from './testing/backends.ts';
 
 const TINY: ModelConfigInput = {
   vocabSize: 48, dModel: 16, nLayers: 3, nHeads: 2, maxSeqLen: 12, denseFfnHidden: 24,
@@ -34,7 +35,7 @@ describe.each(TEST_BACKENDS)('MoeppLM on %s', (backend) => {
     const model = new MoeppLM(resolveModelConfig(TINY), 1);
     const { inputs, targets } = batch(0);
     tf.tidy(() => {
-      const out = model.forward(inputs, targets);
+      const out = model.forward(inputs, { targets, context: evaluationContext() });
       expect(out.logits.shape).toEqual([36, 48]);
       expect(out.routing).toHaveLength(3);
       for (const r of out.routing) {
@@ -59,7 +60,7 @@ describe.each(TEST_BACKENDS)('MoeppLM on %s', (backend) => {
     const losses: number[] = [];
     let tensorsAfterFirstStep = 0;
     for (let step = 0; step < 25; step++) {
-      const r = model.lossAndGradients(inputs, targets);
+      const r = model.lossAndGradients(inputs, targets, trainingContext('test', 0));
       adamStep(model, r.grads, optimizer);
       losses.push(r.ce);
       if (step === 0) tensorsAfterFirstStep = tf.memory().numTensors; // optimizer slots now exist
@@ -79,7 +80,7 @@ describe.each(TEST_BACKENDS)('MoeppLM on %s', (backend) => {
     for (const name of a.parameters.names()) {
       expect(Array.from(a.parameters.get(name).dataSync())).toEqual(Array.from(b.parameters.get(name).dataSync()));
     }
-    const logits = (m: MoeppLM) => tf.tidy(() => Array.from(m.forward(inputs).logits.dataSync()));
+    const logits = (m: MoeppLM) => tf.tidy(() => Array.from(m.forward(inputs, { context: evaluationContext() }).logits.dataSync()));
     expect(logits(a)).toEqual(logits(b));
     expect(logits(a)).not.toEqual(logits(c));
     [a, b, c].forEach((m) => m.dispose());
@@ -93,8 +94,8 @@ describe.each(TEST_BACKENDS)('MoeppLM on %s', (backend) => {
     expect(without.parameters.names().some((n) => n.endsWith('w_g'))).toBe(false);
     const { inputs } = batch(3);
     tf.tidy(() => {
-      const a = withResidual.forward(inputs);
-      const b = without.forward(inputs);
+      const a = withResidual.forward(inputs, { context: evaluationContext() });
+      const b = without.forward(inputs, { context: evaluationContext() });
       expect(Array.from(a.logits.dataSync())).toEqual(Array.from(b.logits.dataSync()));
     });
     inputs.dispose();
@@ -113,8 +114,8 @@ describe.each(TEST_BACKENDS)('MoeppLM on %s', (backend) => {
     expect(names).toContain('layers.3.moe.router.w_g');
     const { inputs, targets } = batch(4);
     tf.tidy(() => {
-      expect(dense.forward(inputs, targets).routing).toHaveLength(0);
-      expect(interleaved.forward(inputs, targets).routing.map((r) => r.block)).toEqual([1, 3]);
+      expect(dense.forward(inputs, { targets, context: evaluationContext() }).routing).toHaveLength(0);
+      expect(interleaved.forward(inputs, { targets, context: evaluationContext() }).routing.map((r) => r.block)).toEqual([1, 3]);
     });
     tf.dispose([inputs, targets]);
     dense.dispose();
@@ -132,8 +133,8 @@ describe.each(TEST_BACKENDS)('MoeppLM on %s', (backend) => {
 
   it('rejects token ids outside the vocabulary and sequences longer than maxSeqLen', () => {
     const model = new MoeppLM(resolveModelConfig(TINY), 0);
-    expect(() => tf.tidy(() => void model.forward(tf.tensor2d([[1, 48]], [1, 2], 'int32')))).toThrow(/outside the vocabulary/);
-    expect(() => tf.tidy(() => void model.forward(tf.zeros([1, 13], 'int32') as tf.Tensor2D))).toThrow(/exceeds maxSeqLen/);
+    expect(() => tf.tidy(() => void model.forward(tf.tensor2d([[1, 48]], [1, 2], 'int32'), { context: evaluationContext() }))).toThrow(/outside the vocabulary/);
+    expect(() => tf.tidy(() => void model.forward(tf.zeros([1, 13], 'int32') as tf.Tensor2D, { context: evaluationContext() }))).toThrow(/exceeds maxSeqLen/);
     model.dispose();
   });
 });

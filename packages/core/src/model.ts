@@ -8,27 +8,44 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients; training needs them all.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { expertCountsOfLayer, isMoeBlock, validateModelConfig, type ModelConfig } from './config.js';
-import { expertKindsFromCounts, type ExpertKind } from './experts/expert-kinds.js';
-import { ffnForward, type FfnParams } from './experts/ffn-expert.js';
-import type { ConstantExpertParams } from './experts/constant-expert.js';
-import { ParameterStore } from './parameters.js';
-import { rmsNorm } from './rms-norm.js';
-import { attentionForward, causalMask, type AttentionParams } from './attention.js';
-import { ropeTables, type RopeTables } from './rope.js';
-import { moeLayerForward, type MoeLayerParams } from './moe-layer.js';
-import type { RouterSettings } from './router.js';
-import { heterogeneousBalanceLoss, routerZLoss } from './losses.js';
-import { computeRoutingStats, type LayerRoutingStats } from './routing-stats.js';
-import { gatherRows } from './row-permutation.js';
+import { isMoeBlock, moeLayerSpec, validateModelConfig, type ModelConfig } from './config.ts';
+import { ffnExpert, ffnForward, type FfnParams } from './experts/index.ts';
+import type { ForwardContext } from './gating/index.ts';
+import { ParameterStore } from './parameters.ts';
+import { rmsNorm } from './rms-norm.ts';
+import { attentionForward, causalMask, type AttentionParams } from './attention.ts';
+import { ropeTables, type RopeTables } from './rope.ts';
+import { createMoeLayer, type MoeLayer } from './moe-layer.ts';
+import { gatherRows } from './dispatch.ts';
+import { expertExecutor, type ExecutorName, type ExpertExecutor } from './executors/index.ts';
+import { heterogeneousBalanceLoss, routerZLoss } from './losses.ts';
+import { computeRoutingStats, type LayerRoutingStats } from './routing-stats.ts';
 
-interface BlockParams {
+interface Block {
   attnNorm: tf.Variable;
   attention: AttentionParams;
   ffnNorm: tf.Variable;
   /** Exactly one of `moe` / `ffn` is set. */
-  moe: { moeIndex: number; params: MoeLayerParams; settings: RouterSettings } | null;
+  moe: { moeIndex: number; layer: MoeLayer } | null;
   ffn: FfnParams | null;
+}
+
+export interface ModelOptions {
+  /**
+   * How MoE++ experts execute (executors/): `host` (fast on wasm / cpu, the default) or `tf-ops`
+   * (plain tf ops, fast on native TensorFlow). The caller that picks the backend picks this too,
+   * and records it in the run.
+   */
+  executor?: ExecutorName;
+}
+
+export interface ForwardOptions {
+  /** Whether this pass trains, and its seeded random source (gating modes may use both). */
+  context: ForwardContext;
+  /** (B, T) next-token targets; with them the output has the losses. */
+  targets?: tf.Tensor2D;
+  /** Compute per-layer routing statistics (default true). */
+  routingStats?: boolean;
 }
 
 export interface LMOutput {
@@ -59,7 +76,8 @@ export interface LossAndGradients {
 export class MoeppLM {
   readonly parameters: ParameterStore;
   private readonly embedding: tf.Variable;
-  private readonly blocks: BlockParams[] = [];
+  private readonly blocks: Block[] = [];
+  private readonly executor: ExpertExecutor;
   private readonly finalNorm: tf.Variable;
   private readonly lmHead: tf.Variable | null;
   private readonly tables = new Map<number, RopeTables & { mask: tf.Tensor2D }>();
@@ -71,24 +89,28 @@ export class MoeppLM {
   constructor(
     readonly config: ModelConfig,
     readonly seed = 0,
+    options: ModelOptions = {},
   ) {
     validateModelConfig(config);
     const c = config;
     const p = (this.parameters = new ParameterStore(seed));
+    const executor = options.executor ?? 'host';
+    this.executor = expertExecutor(executor);
     const normal = { kind: 'normal', std: c.initStd } as const;
     const ones = { kind: 'ones' } as const;
     const D = c.dModel;
-    const ffn = (prefix: string, hidden: number): FfnParams => ({
-      wGate: p.create(`${prefix}.w_gate`, [D, hidden], normal),
-      wUp: p.create(`${prefix}.w_up`, [D, hidden], normal),
-      wDown: p.create(`${prefix}.w_down`, [hidden, D], normal),
-    });
+    const denseFfn = (prefix: string): FfnParams => {
+      const params = Object.fromEntries(
+        ffnExpert.parameters({ dModel: D, ffnHidden: c.denseFfnHidden }).map((s) => [s.key, p.create(`${prefix}.${s.name}`, s.shape, normal)]),
+      );
+      return params as unknown as FfnParams;
+    };
 
     this.embedding = p.create('embed_tokens', [c.vocabSize, D], normal);
     let moeIndex = 0;
     for (let i = 0; i < c.nLayers; i++) {
       const prefix = `layers.${i}`;
-      const block: BlockParams = {
+      const block: Block = {
         attnNorm: p.create(`${prefix}.attn_norm`, [D], ones),
         attention: {
           wQ: p.create(`${prefix}.attn.w_q`, [D, D], normal),
@@ -100,33 +122,12 @@ export class MoeppLM {
         moe: null,
         ffn: null,
       };
-      if (isMoeBlock(c, i) && c.moe) {
-        const moe = c.moe;
-        const kinds = expertKindsFromCounts(expertCountsOfLayer(moe, moeIndex));
-        const E = kinds.length;
-        const hasResidual = moe.gatingResidual && moeIndex > 0;
-        const experts = kinds.map((kind, e) => {
-          const ep = `${prefix}.moe.experts.${e}`;
-          if (kind === 'ffn') return ffn(ep, moe.ffnHidden);
-          if (kind === 'constant') {
-            return { wC: p.create(`${ep}.w_c`, [D, 2], normal), v: p.create(`${ep}.v`, [D], normal) } satisfies ConstantExpertParams;
-          }
-          return null;
-        });
-        block.moe = {
-          moeIndex,
-          params: {
-            router: {
-              wR: p.create(`${prefix}.moe.router.w_r`, [D, E], normal),
-              wG: hasResidual ? p.create(`${prefix}.moe.router.w_g`, [E, E], { kind: 'normal', std: moe.gatingResidualInitStd }) : null,
-            },
-            experts,
-          },
-          settings: { kinds, topK: moe.topK, gating: moe.gating, tau: moe.tau, capacityFactor: moe.capacityFactor },
-        };
+      if (isMoeBlock(c, i)) {
+        const layer = createMoeLayer(moeLayerSpec(c, moeIndex), (name, shape, init) => p.create(`${prefix}.moe.${name}`, shape, init), executor);
+        block.moe = { moeIndex, layer };
         moeIndex++;
       } else {
-        block.ffn = ffn(`${prefix}.ffn`, c.denseFfnHidden);
+        block.ffn = denseFfn(`${prefix}.ffn`);
       }
       this.blocks.push(block);
     }
@@ -135,18 +136,29 @@ export class MoeppLM {
   }
 
   /** Expert kinds of each MoE++ layer, in order. */
-  moeLayerKinds(): ExpertKind[][] {
-    return this.blocks.flatMap((b) => (b.moe ? [[...b.moe.settings.kinds]] : []));
+  moeLayerKinds(): string[][] {
+    return this.blocks.flatMap((b) => (b.moe ? [[...b.moe.layer.kinds]] : []));
+  }
+
+  /** The MoE++ layers, in order. */
+  moeLayers(): MoeLayer[] {
+    return this.blocks.flatMap((b) => (b.moe ? [b.moe.layer] : []));
+  }
+
+  /** The expert executor this model runs with. */
+  get executorName(): ExecutorName {
+    return this.executor.name;
   }
 
   /**
    * Runs the model on token ids (B, T). Call inside `tf.tidy` (or `lossAndGradients`).
    *
    * @example
-   * const out = tf.tidy(() => model.forward(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32')));
+   * const out = tf.tidy(() => model.forward(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32'), { context: evaluationContext() }));
    */
-  forward(inputIds: tf.Tensor2D, targets?: tf.Tensor2D, options: { routingStats?: boolean } = {}): LMOutput {
+  forward(inputIds: tf.Tensor2D, options: ForwardOptions): LMOutput {
     const c = this.config;
+    const { context, targets } = options;
     const [batch, seqLen] = inputIds.shape;
     if (seqLen > c.maxSeqLen) throw new Error(`sequence length ${seqLen} exceeds maxSeqLen ${c.maxSeqLen}; raise maxSeqLen or shorten the input`);
     const ids = inputIds.dataSync() as Int32Array; // sync read: dispatch (embedding rows are gathered on the host)
@@ -156,7 +168,7 @@ export class MoeppLM {
     const { cos, sin, mask } = this.positionTables(seqLen);
     const attentionShape = { batch, seqLen, nHeads: c.nHeads, cos, sin, causalMask: mask };
 
-    let h = gatherRows(this.embedding as tf.Tensor2D, Int32Array.from(ids)); // (N, D)
+    let h = gatherRows(this.embedding as tf.Tensor2D, Int32Array.from(ids), this.executor.rowMoves); // (N, D)
     let previousLogits: tf.Tensor2D | null = null;
     const balanceLosses: tf.Scalar[] = [];
     const zLosses: tf.Scalar[] = [];
@@ -169,16 +181,16 @@ export class MoeppLM {
         h = tf.add(h, ffnForward(x, block.ffn as FfnParams));
         return; // the routing residual passes over dense blocks unchanged
       }
-      const { moeIndex, params, settings } = block.moe;
-      const out = moeLayerForward(x, params, previousLogits, settings);
+      const { moeIndex, layer } = block.moe;
+      const out = layer.forward(x, previousLogits, context);
       h = tf.add(h, out.output);
       previousLogits = out.routerLogits;
-      balanceLosses.push(heterogeneousBalanceLoss(out.routerProbs, out.plan, settings.kinds, settings.tau));
+      balanceLosses.push(heterogeneousBalanceLoss(out.routerProbs, out.plan, layer.kinds, layer.spec.tau));
       zLosses.push(routerZLoss(out.routerLogits));
       if (options.routingStats !== false) {
         routing.push(
           computeRoutingStats({
-            layer: moeIndex, block: i, kinds: settings.kinds, plan: out.plan, tau: settings.tau,
+            layer: moeIndex, block: i, kinds: layer.kinds, plan: out.plan, tau: layer.spec.tau,
             hostLogits: out.hostLogits, hostProbs: out.routerProbs.dataSync() as Float32Array, // sync read: statistics
           }),
         );
@@ -201,15 +213,15 @@ export class MoeppLM {
    * One backward pass: the loss and the gradient of every parameter.
    *
    * @example
-   * const r = model.lossAndGradients(inputs, targets);
+   * const r = model.lossAndGradients(inputs, targets, trainingContext('run', step));
    * console.log(r.loss); r.grads.forEach((g) => g.dispose());
    */
-  lossAndGradients(inputIds: tf.Tensor2D, targets: tf.Tensor2D): LossAndGradients {
+  lossAndGradients(inputIds: tf.Tensor2D, targets: tf.Tensor2D, context: ForwardContext): LossAndGradients {
     let kept: { ce: tf.Scalar; auxLoss: tf.Scalar; zLoss: tf.Scalar } | null = null;
     let routing: LayerRoutingStats[] = [];
     const variables = [...this.parameters.variables.values()];
     const { value, grads } = tf.variableGrads(() => {
-      const out = this.forward(inputIds, targets);
+      const out = this.forward(inputIds, { targets, context });
       kept = { ce: tf.keep(out.ce as tf.Scalar), auxLoss: tf.keep(out.auxLoss), zLoss: tf.keep(out.zLoss) };
       routing = out.routing;
       return out.loss as tf.Scalar;

@@ -4,16 +4,16 @@
  * experts per token (overall and per token, for the POS breakdown), ZC share per kind, expert
  * load, dropped slots, router logit moments, routing-score variance, and the balance loss.
  */
-import type { ExpertKind } from './experts/expert-kinds.js';
-import type { DispatchPlan } from './dispatch-plan.js';
-import { balanceWeights, balancedLossValue, expertTokenFractions } from './losses.js';
+import { expertKindNames, isFfnLike } from './experts/index.ts';
+import type { DispatchPlan } from './dispatch.ts';
+import { balanceWeights, balancedLossValue, expertTokenFractions } from './losses.ts';
 
 export interface LayerRoutingStats {
   /** Index among MoE++ layers. */
   layer: number;
   /** Index of the decoder block holding it. */
   block: number;
-  expertKinds: readonly ExpertKind[];
+  expertKinds: readonly string[];
   /** (N·K) chosen experts per token, best first. */
   topKIndex: Int32Array;
   /** (E) kept routing slots per expert. */
@@ -21,8 +21,8 @@ export interface LayerRoutingStats {
   /** (N) FFN experts computed for each token (kept FFN slots). */
   ffnExpertsPerToken: Float32Array;
   ffnExpertsPerTokenMean: number;
-  /** Share of all N·K slots that went (kept) to each kind; `dropped` is the rest. */
-  slotShare: Record<ExpertKind | 'dropped', number>;
+  /** Share of all N·K slots that went (kept) to each registered kind; `dropped` is the rest. */
+  slotShare: Record<string, number>;
   droppedSlots: number;
   routerLogitMean: number;
   routerLogitStd: number;
@@ -37,7 +37,7 @@ export interface LayerRoutingStats {
 export function computeRoutingStats(args: {
   layer: number;
   block: number;
-  kinds: readonly ExpertKind[];
+  kinds: readonly string[];
   plan: DispatchPlan;
   hostLogits: Float32Array;
   hostProbs: Float32Array;
@@ -47,15 +47,18 @@ export function computeRoutingStats(args: {
   const { tokens, experts, topK } = plan;
   const tokensPerExpert = new Int32Array(experts);
   const ffnExpertsPerToken = new Float32Array(tokens);
+  const ffnLike = kinds.map(isFfnLike);
   for (let n = 0; n < tokens; n++) {
     for (let e = 0; e < experts; e++) {
       if (plan.keptMask[n * experts + e] === 0) continue;
       tokensPerExpert[e]++;
-      if (kinds[e] === 'ffn') ffnExpertsPerToken[n]++;
+      if (ffnLike[e]) ffnExpertsPerToken[n]++;
     }
   }
   const slots = tokens * topK;
-  const slotShare: Record<ExpertKind | 'dropped', number> = { ffn: 0, zero: 0, copy: 0, constant: 0, dropped: plan.droppedSlots / slots };
+  // Every registered kind gets a share (0 when absent), so runs with different expert sets line up.
+  const slotShare: Record<string, number> = Object.fromEntries(expertKindNames().map((k) => [k, 0]));
+  slotShare.dropped = plan.droppedSlots / slots;
   kinds.forEach((k, e) => (slotShare[k] += tokensPerExpert[e] / slots));
 
   const logitMoments = moments(hostLogits);

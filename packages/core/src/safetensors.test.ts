@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safetensors.js';
-import { loadModelWeights, readWeightsConfig, saveModelWeights } from './model-weights.js';
-import { MoeppLM } from './model.js';
-import { resolveModelConfig } from './config.js';
-import { useBackend } from './testing/backends.js';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safetensors.ts';
+import { loadModelWeights, readWeightsConfig, saveModelWeights } from './model-weights.ts';
+import { MoeppLM } from './model.ts';
+import { resolveModelConfig } from './config.ts';
+import { useBackend } from './testing/backends.ts';
+import { evaluationContext } from './forward-context.ts';
 
 const CONFIG = resolveModelConfig({ vocabSize: 32, dModel: 8, nLayers: 2, nHeads: 2, maxSeqLen: 8, denseFfnHidden: 8, moe: { experts: { ffn: 2, zero: 1, copy: 1, constant: 1 }, ffnHidden: 8 } });
 
@@ -54,7 +55,7 @@ describe('safetensors', () => {
     const target = new MoeppLM(resolveModelConfig(config as never), 99);
     loadModelWeights(target, bytes);
     const ids = tf.tensor2d([[1, 5, 7, 30]], [1, 4], 'int32');
-    const logits = (m: MoeppLM) => tf.tidy(() => Array.from(m.forward(ids).logits.dataSync()));
+    const logits = (m: MoeppLM) => tf.tidy(() => Array.from(m.forward(ids, { context: evaluationContext() }).logits.dataSync()));
     expect(logits(target)).toEqual(logits(source));
     const names = [...decodeSafetensors(bytes).tensors.keys()];
     expect(names).toContain('layers.1.moe.experts.0.w_gate');

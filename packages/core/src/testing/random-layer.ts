@@ -1,22 +1,20 @@
 /**
- * Test support: a random MoE++ layer built twice from the same numbers — as tf variables for the
- * implementation and as plain arrays for the float64 reference.
+ * Test support: a random MoE++ layer built twice from the same numbers — through
+ * `createMoeLayer` for the implementation and as plain arrays for the float64 reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
-import type { GatingMode } from '../config.js';
-import type { ExpertKind } from '../experts/expert-kinds.js';
-import type { MoeLayerParams } from '../moe-layer.js';
-import type { RouterSettings } from '../router.js';
-import type { Matrix, ReferenceLayer } from './reference-moe.js';
+import { expertKind, isFfnLike } from '../experts/index.ts';
+import { createMoeLayer, type MoeLayer } from '../moe-layer.ts';
+import type { ExecutorName } from '../executors/index.ts';
+import type { Matrix, ReferenceLayer } from './reference-moe.ts';
 
 export function randomMatrix(rng: () => number, rows: number, cols: number, scale = 1): Matrix {
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rng() * 2 - 1) * scale));
 }
 
 export interface RandomLayer {
-  params: MoeLayerParams;
-  settings: RouterSettings;
+  layer: MoeLayer;
   reference: ReferenceLayer;
   x: Matrix;
   previousLogits: Matrix | null;
@@ -26,45 +24,56 @@ export interface RandomLayer {
 
 export function randomLayer(options: {
   seed: string;
-  kinds: ExpertKind[];
+  kinds: string[];
   tokens: number;
   dModel: number;
   hidden: number;
   topK: number;
-  gating: GatingMode;
+  gating: string;
   tau?: number;
   capacityFactor?: number | null;
   residual?: boolean;
+  executor?: ExecutorName;
 }): RandomLayer {
   const rng = seedrandom(options.seed);
   const { kinds, tokens: N, dModel: D, hidden: I } = options;
   const E = kinds.length;
-  const variables: tf.Variable[] = [];
-  const variable = (m: Matrix | number[]) => {
-    const v = tf.variable(tf.tensor(m));
-    variables.push(v);
-    return v;
-  };
-  const wR = randomMatrix(rng, D, E);
-  const wG = options.residual ? randomMatrix(rng, E, E, 0.5) : null;
-  const experts = kinds.map((kind) => {
-    if (kind === 'ffn') return { kind, wGate: randomMatrix(rng, D, I, 0.5), wUp: randomMatrix(rng, D, I, 0.5), wDown: randomMatrix(rng, I, D, 0.5) };
-    if (kind === 'constant') return { kind, wC: randomMatrix(rng, D, 2), v: randomMatrix(rng, 1, D)[0] };
-    return { kind };
+  // Drawn in a fixed order (router, residual, experts in layer order, parameters in spec order),
+  // FFN-like weights at half scale so activations stay moderate.
+  const values = new Map<string, Matrix | number[]>();
+  values.set('router.w_r', randomMatrix(rng, D, E));
+  if (options.residual) values.set('router.w_g', randomMatrix(rng, E, E, 0.5));
+  const experts = kinds.map((kind, e) => {
+    const params: Record<string, Matrix | number[]> = {};
+    for (const p of expertKind(kind).parameters({ dModel: D, ffnHidden: I })) {
+      const scale = isFfnLike(kind) ? 0.5 : 1;
+      const value = p.shape.length === 1 ? randomMatrix(rng, 1, p.shape[0], scale)[0] : randomMatrix(rng, p.shape[0], p.shape[1], scale);
+      params[p.key] = value;
+      values.set(`experts.${e}.${p.name}`, value);
+    }
+    return { kind, params };
   });
-  const params: MoeLayerParams = {
-    router: { wR: variable(wR), wG: wG ? variable(wG) : null },
-    experts: experts.map((e) => {
-      if (e.kind === 'ffn') return { wGate: variable(e.wGate!), wUp: variable(e.wUp!), wDown: variable(e.wDown!) };
-      if (e.kind === 'constant') return { wC: variable(e.wC!), v: variable(e.v!) };
-      return null;
-    }),
-  };
   const tau = options.tau ?? 0.75;
   const capacityFactor = options.capacityFactor ?? null;
+  const variables: tf.Variable[] = [];
+  const layer = createMoeLayer(
+    { dModel: D, kinds, topK: options.topK, ffnHidden: I, gating: options.gating, tau, capacityFactor, gatingResidual: options.residual === true, gatingResidualInitStd: 0, initStd: 0.02 },
+    (name) => {
+      const value = values.get(name);
+      if (!value) throw new Error(`randomLayer: no value drawn for ${name}`);
+      const v = tf.variable(tf.tensor(value));
+      variables.push(v);
+      return v;
+    },
+    options.executor ?? 'host',
+  );
+  const wR = values.get('router.w_r') as Matrix;
+  const wG = (values.get('router.w_g') as Matrix | undefined) ?? null;
+  // Router first, as the tests have always listed them (they sample entries in this order).
+  const router = [layer.params.router.wR, ...(layer.params.router.wG ? [layer.params.router.wG] : [])];
+  variables.sort((a, b) => Number(router.includes(b)) - Number(router.includes(a)));
   return {
-    params,
-    settings: { kinds, topK: options.topK, gating: options.gating, tau, capacityFactor },
+    layer,
     reference: { wR, wG, experts, topK: options.topK, gating: options.gating, tau, capacityFactor },
     x: randomMatrix(rng, N, D),
     previousLogits: options.residual ? randomMatrix(rng, N, E, 2) : null,

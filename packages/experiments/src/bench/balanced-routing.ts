@@ -9,12 +9,12 @@
  * The router of the layer under test is then made to produce exactly this routing (see
  * `designedRouterLogits`), so the whole layer — router included — runs for real.
  */
-import type { ExpertKind } from '@moepp/core';
+import { isFfnLike } from '@moepp/core';
 
 /** Sampling weight of each expert: 1 for FFN, 1/τ for ZC. */
-export function balancedSamplingWeights(kinds: readonly ExpertKind[], tau: number): Float64Array {
+export function balancedSamplingWeights(kinds: readonly string[], tau: number): Float64Array {
   if (!(tau > 0 && tau <= 1)) throw new Error(`τ must be in (0, 1], got ${tau}`);
-  return Float64Array.from(kinds, (k) => (k === 'ffn' ? 1 : 1 / tau));
+  return Float64Array.from(kinds, (k) => (isFfnLike(k) ? 1 : 1 / tau));
 }
 
 /**
@@ -23,8 +23,8 @@ export function balancedSamplingWeights(kinds: readonly ExpertKind[], tau: numbe
  * @example
  * targetFfnShare(expertKinds(16, 4), 0.75); // 0.75
  */
-export function targetFfnShare(kinds: readonly ExpertKind[], tau: number): number {
-  const nFfn = kinds.filter((k) => k === 'ffn').length;
+export function targetFfnShare(kinds: readonly string[], tau: number): number {
+  const nFfn = kinds.filter(isFfnLike).length;
   const nZc = kinds.length - nFfn;
   return (tau * nFfn) / (tau * nFfn + nZc);
 }
@@ -37,7 +37,7 @@ export function targetFfnShare(kinds: readonly ExpertKind[], tau: number): numbe
  * const topKIndex = sampleBalancedTopK(kinds, 2048, 2, 0.75, seedrandom.alea('1'));
  */
 export function sampleBalancedTopK(
-  kinds: readonly ExpertKind[],
+  kinds: readonly string[],
   tokens: number,
   topK: number,
   tau: number,
@@ -70,9 +70,10 @@ export function sampleBalancedTopK(
 }
 
 /** Number of routing slots (of N·K) that go to FFN experts. */
-export function countFfnSlots(topKIndex: Int32Array, kinds: readonly ExpertKind[]): number {
+export function countFfnSlots(topKIndex: Int32Array, kinds: readonly string[]): number {
+  const ffnLike = kinds.map(isFfnLike);
   let s = 0;
-  for (let i = 0; i < topKIndex.length; i++) if (kinds[topKIndex[i]] === 'ffn') s++;
+  for (let i = 0; i < topKIndex.length; i++) if (ffnLike[topKIndex[i]]) s++;
   return s;
 }
 

@@ -5,7 +5,7 @@
  * exactly those choices (at any width; the expert set must match the checkpoint's).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MoeppLM, resolveModelConfig, saveModelWeights, type ExpertKind, type LayerRoutingStats } from '@moepp/core';
+import { evaluationContext, isFfnLike, MoeppLM, resolveModelConfig, saveModelWeights, type LayerRoutingStats } from '@moepp/core';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { BenchArgumentError, EXPERT_SETS, type BenchOptions } from './bench-options.ts';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { repoRoot } from '../util/repo-root.ts';
 export interface CheckpointRouting {
   /** Where it came from (run folder). */
   source: string;
-  kinds: ExpertKind[];
+  kinds: string[];
   topK: number;
   tau: number;
   /** (tokens·K) expert choices, best first: layer 0's tokens, then layer 1's, … */
@@ -55,7 +55,7 @@ export async function checkpointRouting(runDir: string, tokens: number): Promise
       let stats: LayerRoutingStats[] = [];
       tf.tidy(() => {
         const ids = tf.tensor2d(batch.inputs, [batch.batchSize, batch.seqLen], 'int32');
-        stats = model.forward(ids).routing;
+        stats = model.forward(ids, { context: evaluationContext() }).routing;
       });
       stats.forEach((s, l) => collected[l].push(Int32Array.from(s.topKIndex)));
       have += batch.batchSize * batch.seqLen;
@@ -75,7 +75,7 @@ export async function checkpointRouting(runDir: string, tokens: number): Promise
       }
     }
     let ffn = 0;
-    for (const e of out) if (kinds[e] === 'ffn') ffn++;
+    for (const e of out) if (isFfnLike(kinds[e])) ffn++;
     return { source: runDir, kinds: [...kinds], topK: K, tau: moe.tau, topKIndex: out, tokens, ffnShare: ffn / out.length };
   } finally {
     model.dispose();
@@ -107,8 +107,8 @@ export async function loadCheckpoints(options: BenchOptions, tokens: number): Pr
   const moepp = await load(options.checkpoint, '--checkpoint');
   if (!options.checkpointMoe) return { moepp, moe: null };
   const moe = await load(options.checkpointMoe, '--checkpoint-moe');
-  const ffn = moepp.kinds.filter((k) => k === 'ffn').length;
-  if (moe.kinds.some((k) => k !== 'ffn') || moe.kinds.length !== ffn || moe.topK !== moepp.topK) {
+  const ffn = moepp.kinds.filter(isFfnLike).length;
+  if (!moe.kinds.every(isFfnLike) || moe.kinds.length !== ffn || moe.topK !== moepp.topK) {
     throw new BenchArgumentError(
       `--checkpoint-moe: ${moe.source} has experts [${moe.kinds.join(',')}] with top-${moe.topK}; the MoE side of ${moepp.source} ` +
         `must be a vanilla MoE with its ${ffn} FFN experts and top-${moepp.topK} (e.g. the default study's moe--seed1 for its moepp-tau0.75 runs)`,

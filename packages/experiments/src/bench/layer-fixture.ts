@@ -11,14 +11,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  createMoeLayer,
+  expertKind,
   expertKindsFromCounts,
-  route,
-  type ConstantExpertParams,
-  type ExpertKind,
-  type FfnParams,
-  type MoeLayerParams,
+  trainingContext,
+  type ExecutorName,
+  type MoeLayer,
   type RouterOutput,
-  type RouterSettings,
 } from '@moepp/core';
 import seedrandom from 'seedrandom';
 import { countFfnSlots, designedRouterLogits } from './balanced-routing.ts';
@@ -29,9 +28,9 @@ export type Impl = 'moe' | 'moepp';
 /** One of the two layers of a pair. */
 export interface BenchLayer {
   impl: Impl;
-  kinds: ExpertKind[];
-  params: MoeLayerParams;
-  settings: RouterSettings;
+  kinds: readonly string[];
+  /** The layer, built by core's `createMoeLayer` exactly as the LM builds its layers. */
+  layer: MoeLayer;
   /** Every trainable variable of this layer (shared FFN weights included). */
   variables: tf.Variable[];
   /** Bytes of this layer's parameters. */
@@ -48,8 +47,8 @@ export interface LayerPair {
   moe: BenchLayer;
   moepp: BenchLayer;
   /**
-   * Host copies of the weights for the PyTorch peer: shared FFN experts as `experts.{e}.w_gate`,
-   * the rest as `{impl}.router.w_r`, `{impl}.experts.{e}.w_c`, …
+   * Host copies of the weights for the PyTorch peer: parameters both layers have (the FFN
+   * experts) as `experts.{e}.w_gate`, the rest as `{impl}.router.w_r`, `{impl}.experts.{e}.w_c`, …
    */
   hostWeights: Map<string, { shape: number[]; data: Float32Array }>;
   dispose(): void;
@@ -70,11 +69,13 @@ export function uniformArray(size: number, a: number, seed: number): Float32Arra
 }
 
 /**
- * Builds the MoE / MoE++ pair of one width and expert count. Initialisation: uniform with the
- * variance of N(0, 1/fan_in), so activations keep unit scale (values do not change timings, but
- * denormals or overflow would).
+ * Builds the MoE / MoE++ pair of one width and expert count. Parameters of the same name and
+ * shape in both layers (the FFN experts, which come first in both) are one shared variable.
+ * Initialisation: uniform with the variance of N(0, 1/fan_in) for matrices (rows are fan-in, as
+ * in x·W) and of N(0, 1) for vectors, so activations keep unit scale (values do not change
+ * timings, but denormals or overflow would).
  */
-export function buildLayerPair(width: Width, experts: ExpertSet, seed: number): LayerPair {
+export function buildLayerPair(width: Width, experts: ExpertSet, seed: number, executor: ExecutorName = 'host'): LayerPair {
   const { dModel: D, dFfn: I } = WIDTHS[width];
   const counts = EXPERT_SETS[experts];
   const owned: tf.Variable[] = [];
@@ -87,15 +88,7 @@ export function buildLayerPair(width: Width, experts: ExpertSet, seed: number): 
     owned.push(v);
     return v;
   };
-  const fanIn = (n: number) => Math.sqrt(3 / n);
-
-  const ffn: FfnParams[] = Array.from({ length: counts.moe.ffn }, (_, e) => ({
-    wGate: variable(`experts.${e}.w_gate`, [D, I], fanIn(D)),
-    wUp: variable(`experts.${e}.w_up`, [D, I], fanIn(D)),
-    wDown: variable(`experts.${e}.w_down`, [I, D], fanIn(I)),
-  }));
-  const ffnVariables = ffn.flatMap((p) => [p.wGate, p.wUp, p.wDown]);
-
+  const scale = (shape: number[]) => (shape.length === 1 ? 1 : Math.sqrt(3 / shape[0]));
   const identityRouter = (name: string, E: number): tf.Variable => {
     const data = new Float32Array(D * E);
     for (let e = 0; e < E; e++) data[e * E + e] = 1;
@@ -105,38 +98,37 @@ export function buildLayerPair(width: Width, experts: ExpertSet, seed: number): 
     return v;
   };
 
+  // Expert parameters both layers have (by name and shape) are shared.
+  const expertParameterShapes = (impl: Impl) =>
+    new Map(expertKindsFromCounts(counts[impl]).flatMap((k, e) => expertKind(k).parameters({ dModel: D, ffnHidden: I }).map((p) => [`experts.${e}.${p.name}`, p.shape.join('x')] as const)));
+  const moeShapes = expertParameterShapes('moe');
+  const sharedNames = new Set<string>([...expertParameterShapes('moepp')].filter(([name, shape]) => moeShapes.get(name) === shape).map(([name]) => name));
+  const shared = new Map<string, tf.Variable>();
+
   const layer = (impl: Impl): BenchLayer => {
     const kinds = expertKindsFromCounts(counts[impl]);
     const E = kinds.length;
     if (E > D) throw new Error(`the designed router needs D ≥ E (D ${D}, E ${E})`);
     const named = new Map<string, tf.Variable>();
-    const wR = identityRouter(`${impl}.router.w_r`, E);
-    named.set('router.w_r', wR);
-    const wG = impl === 'moepp' ? variable(`${impl}.router.w_g`, [E, E], 0) : null;
-    if (wG) named.set('router.w_g', wG);
-    const expertParams = kinds.map((kind, e): FfnParams | ConstantExpertParams | null => {
-      if (kind === 'ffn') {
-        named.set(`experts.${e}.w_gate`, ffn[e].wGate).set(`experts.${e}.w_up`, ffn[e].wUp).set(`experts.${e}.w_down`, ffn[e].wDown);
-        return ffn[e];
-      }
-      if (kind === 'constant') {
-        const p = { wC: variable(`${impl}.experts.${e}.w_c`, [D, 2], fanIn(D)), v: variable(`${impl}.experts.${e}.v`, [D], 1) };
-        named.set(`experts.${e}.w_c`, p.wC).set(`experts.${e}.v`, p.v);
-        return p;
-      }
-      return null;
-    });
-    const own = [wR, ...(wG ? [wG] : []), ...expertParams.flatMap((p) => (p && 'wC' in p ? [p.wC, p.v] : []))];
-    const variables = [...own, ...ffnVariables];
-    return {
-      impl,
-      kinds,
-      params: { router: { wR, wG }, experts: expertParams },
-      settings: { kinds, topK: TOP_K, gating: 'reference', tau: 0.75, capacityFactor: null },
-      variables,
-      paramBytes: variables.reduce((s, v) => s + v.size * 4, 0),
-      named,
-    };
+    const moeLayer = createMoeLayer(
+      // The MoE++ layer has the gating residual with W_g = 0 (as an untrained model initialises it).
+      { dModel: D, kinds, topK: TOP_K, ffnHidden: I, gating: 'reference', tau: 0.75, capacityFactor: null, gatingResidual: impl === 'moepp', gatingResidualInitStd: 0, initStd: 0 },
+      (name, shape) => {
+        let v: tf.Variable;
+        if (name === 'router.w_r') v = identityRouter(`${impl}.router.w_r`, E);
+        else if (name === 'router.w_g') v = variable(`${impl}.router.w_g`, shape, 0);
+        else if (sharedNames.has(name)) {
+          if (!shared.has(name)) shared.set(name, variable(name, shape, scale(shape)));
+          v = shared.get(name) as tf.Variable;
+        }
+        else v = variable(`${impl}.${name}`, shape, scale(shape));
+        named.set(name, v);
+        return v;
+      },
+      executor,
+    );
+    const variables = moeLayer.variables;
+    return { impl, kinds, layer: moeLayer, variables, paramBytes: variables.reduce((s, v) => s + v.size * 4, 0), named };
   };
   const moe = layer('moe');
   const moepp = layer('moepp');
@@ -181,14 +173,14 @@ export function buildRoutingCase(layer: BenchLayer, dModel: number, topKIndex: I
   const hostX = uniformArray(tokens * dModel, Math.sqrt(3), seed * 7 + 1);
   const logits = designedRouterLogits(topKIndex, tokens, E, TOP_K, rng);
   for (let n = 0; n < tokens; n++) hostX.set(logits.subarray(n * E, n * E + E), n * dModel);
-  const hostPrevious = layer.params.router.wG ? uniformArray(tokens * E, 2, seed * 7 + 2) : null;
+  const hostPrevious = layer.layer.params.router.wG ? uniformArray(tokens * E, 2, seed * 7 + 2) : null;
   const hostDy = uniformArray(tokens * dModel, Math.sqrt(3), seed * 7 + 3);
   const x = tf.variable(tf.tensor2d(hostX, [tokens, dModel]), true, `bench.x.${uniqueId++}`);
   const previousLogits = hostPrevious ? tf.tensor2d(hostPrevious, [tokens, E]) : null;
   const dy = tf.tensor2d(hostDy, [tokens, dModel]);
   let routing: RouterOutput | null = null;
   tf.tidy(() => {
-    const r = route(x as tf.Tensor2D, layer.params.router, previousLogits, layer.settings);
+    const r = layer.layer.route(x as tf.Tensor2D, previousLogits, trainingContext('bench', 0));
     routing = { ...r, routerLogits: tf.keep(r.routerLogits), routerProbs: tf.keep(r.routerProbs), routingWeights: tf.keep(r.routingWeights) };
   });
   const routed = routing as unknown as RouterOutput;

@@ -10,11 +10,14 @@
  * backend, as a training step keeps them.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { combineExperts, moeLayerForward } from '@moepp/core';
+import { trainingContext } from '@moepp/core';
 import type { Measure } from './bench-options.ts';
 import type { BenchLayer, RoutingCase } from './layer-fixture.ts';
 
 export type LayerMeasure = Exclude<Measure, 'train_step'>;
+
+/** Every measure times what a training step runs. */
+const context = () => trainingContext('bench', 0);
 
 /** Host results of one call, for the equivalence check against the PyTorch peer. */
 export interface LayerResults {
@@ -32,14 +35,14 @@ export interface LayerResults {
 export function layerCall(measure: LayerMeasure, layer: BenchLayer, c: RoutingCase): () => void {
   if (measure === 'expert_forward') {
     return () => {
-      const y = tf.tidy(() => combineExperts(c.x as tf.Tensor2D, c.routing, layer.params, layer.kinds));
+      const y = tf.tidy(() => layer.layer.combine(c.x as tf.Tensor2D, c.routing));
       y.dataSync();
       y.dispose();
     };
   }
   if (measure === 'layer_forward') {
     return () => {
-      const y = tf.tidy(() => moeLayerForward(c.x as tf.Tensor2D, layer.params, c.previousLogits, layer.settings).output);
+      const y = tf.tidy(() => layer.layer.forward(c.x as tf.Tensor2D, c.previousLogits, context()).output);
       y.dataSync();
       y.dispose();
     };
@@ -54,26 +57,27 @@ export function layerCall(measure: LayerMeasure, layer: BenchLayer, c: RoutingCa
 
 function forwardBackward(layer: BenchLayer, c: RoutingCase): { dx: tf.Tensor; dWr: tf.Tensor; rest: tf.Tensor[]; grads: Record<string, tf.Tensor> } {
   const { value, grads } = tf.variableGrads(
-    () => tf.sum(tf.mul(moeLayerForward(c.x as tf.Tensor2D, layer.params, c.previousLogits, layer.settings).output, c.dy)) as tf.Scalar,
+    () => tf.sum(tf.mul(layer.layer.forward(c.x as tf.Tensor2D, c.previousLogits, context()).output, c.dy)) as tf.Scalar,
     [c.x, ...layer.variables],
   );
   value.dispose();
   const dx = grads[c.x.name];
-  const dWr = grads[layer.params.router.wR.name];
-  const rest = Object.entries(grads).filter(([n]) => n !== c.x.name && n !== layer.params.router.wR.name).map(([, g]) => g);
+  const wR = layer.layer.params.router.wR;
+  const dWr = grads[wR.name];
+  const rest = Object.entries(grads).filter(([n]) => n !== c.x.name && n !== wR.name).map(([, g]) => g);
   return { dx, dWr, rest, grads };
 }
 
 /** One untimed call that keeps its results on the host (for the peer's equivalence check). */
 export function layerResults(measure: LayerMeasure, layer: BenchLayer, c: RoutingCase, names: Map<string, tf.Variable>): LayerResults {
   if (measure === 'expert_forward') {
-    const y = tf.tidy(() => combineExperts(c.x as tf.Tensor2D, c.routing, layer.params, layer.kinds));
+    const y = tf.tidy(() => layer.layer.combine(c.x as tf.Tensor2D, c.routing));
     const output = y.dataSync() as Float32Array;
     y.dispose();
     return { output: Float32Array.from(output) };
   }
   if (measure === 'layer_forward') {
-    const y = tf.tidy(() => moeLayerForward(c.x as tf.Tensor2D, layer.params, c.previousLogits, layer.settings).output);
+    const y = tf.tidy(() => layer.layer.forward(c.x as tf.Tensor2D, c.previousLogits, context()).output);
     const output = Float32Array.from(y.dataSync() as Float32Array);
     y.dispose();
     return { output };

@@ -4,6 +4,7 @@
  * environment.json, layer.csv, peer-checks.csv, profile.csv, summary.md.
  */
 import seedrandom from 'seedrandom';
+import { expertKind, isFfnLike } from '@moepp/core';
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -127,7 +128,7 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
   for (const [gi, g] of groups.entries()) {
     if (!pair || pair.width !== g.width || pair.experts !== g.experts) {
       pair?.dispose();
-      pair = buildLayerPair(g.width, g.experts, options.seed);
+      pair = buildLayerPair(g.width, g.experts, options.seed, backend.executor);
     }
     for (const routing of options.routings) {
       const cases = buildCases(pair, g, routing, checkpoints, options.seed, notes, log);
@@ -231,8 +232,8 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
 
   for (const tokens of trainStepTokens(options)) {
     const models = defaultStudyModels();
-    const moe = buildTrainStep(models.moe, tokens, options.seed);
-    const moepp = buildTrainStep(models.moepp, tokens, options.seed);
+    const moe = buildTrainStep(models.moe, tokens, options.seed, backend.executor);
+    const moepp = buildTrainStep(models.moepp, tokens, options.seed, backend.executor);
     log(`train_step: small preset (${models.moe.configName} vs ${models.moepp.configName}), ${tokens} tokens per step`);
     const ffn = { moe: [] as number[][], moepp: [] as number[][] };
     const times = runInterleaved(
@@ -251,7 +252,7 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
     for (const c of [moe, moepp]) {
       const impl = c.impl;
       const kinds = c.model.moeLayerKinds()[0] ?? [];
-      const ffnExperts = kinds.filter((k) => k === 'ffn').length;
+      const ffnExperts = kinds.filter(isFfnLike).length;
       const increase = impl === 'moepp' ? throughputIncrease(t.moe.medianMs, t.moepp.medianMs) : null;
       const theoretical = impl === 'moepp' ? theoreticalIncrease(flops.moe, flops.moepp) : null;
       const perLayer = meanPerLayer(ffn[impl]);
@@ -306,14 +307,16 @@ function endProgress(): void {
   if (process.stderr.isTTY) process.stderr.write('\n');
 }
 
+/** The first parameter of the first zero-computation expert that has parameters (a constant expert's W_c), for the peer's check. */
 function firstConstant(pair: LayerPair, impl: Impl): string {
-  const e = pair[impl].kinds.indexOf('constant');
-  return e < 0 ? '' : `experts.${e}.w_c`;
+  const dims = { dModel: pair.dModel, ffnHidden: pair.dFfn };
+  const e = pair[impl].kinds.findIndex((k) => !isFfnLike(k) && expertKind(k).parameters(dims).length > 0);
+  return e < 0 ? '' : `experts.${e}.${expertKind(pair[impl].kinds[e]).parameters(dims)[0].name}`;
 }
 
 function shapeColumns(pair: LayerPair, cs: CaseSpec, measure: Measure, routing: Routing, tokens: number) {
   const kinds = pair[cs.impl].kinds;
-  const ffnExperts = kinds.filter((k) => k === 'ffn').length;
+  const ffnExperts = kinds.filter(isFfnLike).length;
   return {
     measure, routing, width: pair.width, d_model: pair.dModel, d_ffn: pair.dFfn,
     experts: kinds.length, ffn_experts: ffnExperts, zc_experts: kinds.length - ffnExperts,
@@ -325,7 +328,7 @@ function caseFlops(pair: LayerPair, measure: LayerMeasure, cs: CaseSpec): { tota
   const layer = pair[cs.impl];
   return layerMeasureFlops(measure, {
     tokens: cs.c.tokens, ffnSlots: cs.c.ffnSlots, dModel: pair.dModel, dFfn: pair.dFfn,
-    experts: layer.kinds.length, residual: layer.params.router.wG !== null,
+    experts: layer.kinds.length, residual: layer.layer.params.router.wG !== null,
   });
 }
 

@@ -88,7 +88,7 @@ export function peerPayload(
     d_ffn: pair.dFfn,
     top_k: TOP_K,
     threads,
-    impls: Object.fromEntries([...impls].map((impl) => [impl, { kinds: pair[impl].kinds, residual: pair[impl].params.router.wG !== null }])),
+    impls: Object.fromEntries([...impls].map((impl) => [impl, { kinds: pair[impl].kinds, residual: pair[impl].layer.params.router.wG !== null }])),
     cases: cases.map(({ key, impl, tau, c }) => ({ key, impl, tau, tokens: c.tokens })),
     measures,
     timing: { warmup: timing.warmup, reps: timing.reps, min_reps: timing.minReps, max_seconds: timing.maxSeconds },

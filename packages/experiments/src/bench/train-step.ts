@@ -6,7 +6,7 @@
  * is what the router does, not a sampled one; the CSV says which (`routing` = `init`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { forwardFlopsPerToken, MoeppLM, type ModelConfig } from '@moepp/core';
+import { forwardFlopsPerToken, MoeppLM, trainingContext, type ExecutorName, type ModelConfig } from '@moepp/core';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { loadStudy, planStudy } from '../studies/study-config.ts';
@@ -56,10 +56,10 @@ export interface TrainStepCase {
  * @example
  * const c = buildTrainStep(defaultStudyModels().moepp, 2048, 1); c.step(); c.dispose();
  */
-export function buildTrainStep(spec: TrainStepModel, tokens: number, seed: number): TrainStepCase {
+export function buildTrainStep(spec: TrainStepModel, tokens: number, seed: number, executor: ExecutorName = 'host'): TrainStepCase {
   if (tokens % spec.seqLen !== 0) throw new Error(`train_step tokens (${tokens}) must be a multiple of the preset's seqLen ${spec.seqLen}`);
   const batch = tokens / spec.seqLen;
-  const model = new MoeppLM(spec.config, seed);
+  const model = new MoeppLM(spec.config, seed, { executor });
   const optimizer = new AdamW({ beta1: spec.beta1, beta2: spec.beta2, epsilon: 1e-8, weightDecay: spec.weightDecay });
   const rng = seedrandom.alea(`train-batch:${seed}`);
   const ids = Int32Array.from({ length: batch * (spec.seqLen + 1) }, () => Math.floor(rng() * spec.config.vocabSize));
@@ -81,7 +81,7 @@ export function buildTrainStep(spec: TrainStepModel, tokens: number, seed: numbe
     spec,
     tokens,
     step() {
-      const r = model.lossAndGradients(inputs, targets); // reads the loss: the forward is done
+      const r = model.lossAndGradients(inputs, targets, trainingContext(`bench:${seed}`, 0)); // reads the loss: the forward is done
       clipGradientsByGlobalNorm(r.grads, spec.clip); // reads the global norm: the backward is done
       optimizer.apply(params, r.grads, lr);
       tf.dispose([...r.grads.values()]);

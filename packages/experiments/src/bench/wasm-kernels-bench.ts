@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { MoeppLM, resolveModelConfig } from '@moepp/core';
+import { MoeppLM, resolveModelConfig, trainingContext } from '@moepp/core';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -158,7 +158,7 @@ function buildStep(tokens: number): { step: () => { loss: number; gradNorm: numb
   const targets = tf.tensor2d(Int32Array.from({ length: tokens }, (_, i) => toId(ids[Math.floor(i / seqLen) * (seqLen + 1) + (i % seqLen) + 1])), [batch, seqLen], 'int32');
   return {
     step() {
-      const r = model.lossAndGradients(inputs as tf.Tensor2D, targets as tf.Tensor2D);
+      const r = model.lossAndGradients(inputs as tf.Tensor2D, targets as tf.Tensor2D, trainingContext('bench', 0));
       const grads = [...r.grads.values()];
       const gradNorm = Math.sqrt(tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
       tf.dispose(grads);

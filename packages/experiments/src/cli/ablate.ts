@@ -16,6 +16,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { loadStudy, planStudy, StudyConfigError, type PlannedRun } from '../studies/study-config.js';
 import { runStatus, runStudy, summaryTable } from '../studies/run-study.js';
 import { selectBackend } from '../backend/select-backend.js';
+import { EXECUTOR_CHOICES, selectExecutor } from '../backend/select-executor.ts';
 import { invocationDir, repoRoot } from '../util/repo-root.js';
 import { writeStudyReport } from '../studies/write-report.js';
 
@@ -43,6 +44,7 @@ const program = new Command()
   .option('--set <key=value>', 'override a config value, e.g. training.steps=300 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--base <preset>', 'use another preset from experiments/presets/ (e.g. smoke) instead of the study\'s base')
   .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu (default: MOEPP_BACKEND or auto)')
+  .option('--executor <name>', `how MoE++ experts execute: ${EXECUTOR_CHOICES.join(' | ')} (default: MOEPP_EXECUTOR or auto: tf-ops on native TensorFlow, host elsewhere)`)
   .option('--threads <n>', 'wasm threads (default: MOEPP_THREADS or 1 — see BENCHMARKS.md, "Threads")')
   .option('--results <dir>', 'results folder', join(root, 'results'))
   .option('--no-report', 'skip writing the report (tables and figures) after the runs')
@@ -50,7 +52,7 @@ const program = new Command()
 
 async function main(): Promise<void> {
   program.parse();
-  const opts = program.opts<{ list?: boolean; index?: number; force?: boolean; set: string[]; base?: string; backend?: string; threads?: string; results: string; report: boolean }>();
+  const opts = program.opts<{ list?: boolean; index?: number; force?: boolean; set: string[]; base?: string; backend?: string; executor?: string; threads?: string; results: string; report: boolean }>();
   const studyFile = resolveStudyFile(program.args[0]);
   const study = loadStudy(studyFile);
   if (opts.base) study.base = opts.base;
@@ -67,8 +69,9 @@ async function main(): Promise<void> {
   }
   const runs = opts.index === undefined ? plan : [plan[opts.index]];
 
-  const backend = await selectBackend({ requested: opts.backend, threads: opts.threads === undefined ? undefined : Number(opts.threads) });
-  console.log(`backend: ${backend.description}`);
+  const selected = await selectBackend({ requested: opts.backend, threads: opts.threads === undefined ? undefined : Number(opts.threads) });
+  const backend = { ...selected, executor: selectExecutor(selected.backend, opts.executor) };
+  console.log(`backend: ${backend.description}; ${backend.executor} expert executor`);
   console.log(`study ${study.name}: ${runs.length} of ${plan.length} runs → ${join(resultsDir, study.name)}`);
 
   const started = Date.now();

@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { isAbsolute, resolve } from 'node:path';
 import { selectBackend } from '../backend/select-backend.js';
+import { selectExecutor } from '../backend/select-executor.ts';
 import { loadCheckpointModel, loadRunTokenizer } from '../runs/load-checkpoint.js';
 import { routeText } from '../runs/route-text.js';
 import { invocationDir } from '../util/repo-root.js';
@@ -29,8 +30,8 @@ async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<{ text: string[]; json?: boolean; backend: string }>();
   const runDir = isAbsolute(program.args[0]) ? program.args[0] : resolve(invocationDir(), program.args[0]);
-  await selectBackend({ requested: opts.backend });
-  const model = loadCheckpointModel(runDir);
+  const backend = await selectBackend({ requested: opts.backend });
+  const model = loadCheckpointModel(runDir, selectExecutor(backend.backend, undefined));
   const tokenizer = loadRunTokenizer(runDir);
   const sentences = opts.text.length ? opts.text : DEFAULT_SENTENCES;
   const routed = [];

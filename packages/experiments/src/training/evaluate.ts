@@ -5,7 +5,7 @@
  * and piece kind of the *input* token (the token whose routing it is).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayerRoutingStats, MoeppLM } from '@moepp/core';
+import { evaluationContext, type LayerRoutingStats, type MoeppLM } from '@moepp/core';
 import { PIECE_KINDS, POS_CLASSES, sequentialBatches, type TokenStream } from '../data/index.js';
 
 export interface EvalResult {
@@ -58,7 +58,7 @@ export function evaluate(
     tf.tidy(() => {
       const inputs = tf.tensor2d(batch.inputs, [batch.batchSize, batch.seqLen], 'int32');
       const targets = tf.tensor2d(batch.targets, [batch.batchSize, batch.seqLen], 'int32');
-      const o = model.forward(inputs, targets, { routingStats: options.routing === true });
+      const o = model.forward(inputs, { targets, context: evaluationContext(), routingStats: options.routing === true });
       const predicted = tf.argMax(o.logits, 1).dataSync() as Int32Array; // sync read: metrics
       out = { ce: (o.ce as tf.Scalar).dataSync()[0], predicted, routing: o.routing };
     });

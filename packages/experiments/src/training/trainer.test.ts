@@ -18,7 +18,7 @@ import { repoRoot } from '../util/repo-root.js';
 import type { PreparedData } from '../data/index.js';
 
 const root = repoRoot();
-const backend = { backend: 'wasm', threads: 1 };
+const backend = { backend: 'wasm', threads: 1, executor: 'host' as const };
 let runs: PlannedRun[];
 let data: PreparedData;
 

@@ -12,7 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { join } from 'node:path';
 import {
-  countParameters, decodeSafetensors, encodeSafetensors, forwardFlopsPerToken, loadModelWeights, MoeppLM, saveModelWeights,
+  countParameters, decodeSafetensors, encodeSafetensors, forwardFlopsPerToken, loadModelWeights, MoeppLM, saveModelWeights, trainingContext,
+  type ExecutorName,
 } from '@moepp/core';
 import { RandomWindowBatcher, type RandomBatcherState } from '../data/index.js';
 import type { PreparedData } from '../data/index.js';
@@ -61,7 +62,7 @@ export interface TrainRunOptions {
   folder: RunFolder;
   config: RunConfig;
   data: PreparedData;
-  backend: { backend: string; threads: number };
+  backend: { backend: string; threads: number; executor: ExecutorName };
   /** Called after every optimizer step (progress bars, logs). */
   onStep?: (p: { step: number; steps: number; loss: number; tokensPerSecond: number; resumedFrom: number }) => void;
   /** Test hook: throw `RunInterrupted` after this many steps of this process. */
@@ -96,7 +97,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   // The tokenizer travels with the run, so its checkpoint can be used on text without the corpus.
   if (!existsSync(folder.path('tokenizer.json'))) writeFileAtomic(folder.path('tokenizer.json'), readFileSync(data.tokenizerPath));
 
-  const model = new MoeppLM(config.model, config.seed);
+  const model = new MoeppLM(config.model, config.seed, { executor: options.backend.executor });
   const optimizer = new AdamW({ beta1: t.beta1, beta2: t.beta2, epsilon: 1e-8, weightDecay: t.weightDecay });
   const shape = { batchSize: t.batchSize, seqLen: t.seqLen };
   let batcher = new RandomWindowBatcher(data.train, { ...shape, seed: `data:${config.seed}` });
@@ -135,7 +136,8 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
         const batch = batcher.next();
         const inputs = tf.tensor2d(batch.inputs, [batch.batchSize, batch.seqLen], 'int32');
         const targets = tf.tensor2d(batch.targets, [batch.batchSize, batch.seqLen], 'int32');
-        const r = model.lossAndGradients(inputs, targets);
+        // The step's random source (gating noise, …) depends only on seed and step: resume is exact.
+        const r = model.lossAndGradients(inputs, targets, trainingContext(`run:${config.seed}`, step, micro));
         tf.dispose([inputs, targets]);
         for (const [name, g] of r.grads) {
           const previous = sums.get(name);

@@ -3,14 +3,15 @@
  * Also the dense FFN of non-MoE blocks.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { ExpertDims, ExpertKind, ExpertParams, ReferenceParams } from './expert-kind.ts';
 
 export interface FfnParams {
   /** (D, I) */
-  wGate: tf.Variable;
+  wGate: tf.Tensor;
   /** (D, I) */
-  wUp: tf.Variable;
+  wUp: tf.Tensor;
   /** (I, D) */
-  wDown: tf.Variable;
+  wDown: tf.Tensor;
 }
 
 /**
@@ -83,3 +84,45 @@ export function ffnBackward(x: tf.Tensor2D, gate: tf.Tensor2D, up: tf.Tensor2D, 
   const dx = tf.transpose(tf.add(tf.matMul(p.wGate, dg, false, true), tf.matMul(p.wUp, du, false, true))) as tf.Tensor2D; // (n, D)
   return { dx, dWGate, dWUp, dWDown };
 }
+
+/** The FFN expert kind: SwiGLU on the rows routed to it. */
+export const ffnExpert: ExpertKind = {
+  name: 'ffn',
+  description: 'SwiGLU FFN expert, W_down(silu(x W_gate) ⊙ x W_up)',
+  costClass: 'ffn',
+  layoutOrder: 0,
+  dispatch: 'rows',
+  outputIsZero: false,
+  parameters: ({ dModel: D, ffnHidden: I }: ExpertDims) => [
+    { key: 'wGate', name: 'w_gate', shape: [D, I] },
+    { key: 'wUp', name: 'w_up', shape: [D, I] },
+    { key: 'wDown', name: 'w_down', shape: [I, D] },
+  ],
+  // Three (D, I) matmuls at 2 FLOPs per multiply-add.
+  flopsPerToken: ({ dModel, ffnHidden }: ExpertDims) => 2 * 3 * dModel * ffnHidden,
+  forward: (x: tf.Tensor2D, p: ExpertParams) => ffnForward(x, p as unknown as FfnParams),
+  host: {
+    rows: {
+      forward(rows, p) {
+        const { y, gate, up } = ffnForwardParts(rows, p as unknown as FfnParams);
+        return { y, saved: [gate, up] };
+      },
+      backward(rows, [gate, up], dy, p) {
+        const g = ffnBackward(rows, gate as tf.Tensor2D, up as tf.Tensor2D, dy, p as unknown as FfnParams);
+        return { dx: g.dx, paramGrads: [g.dWGate, g.dWUp, g.dWDown] };
+      },
+    },
+  },
+  reference(p: ReferenceParams, x: number[]): number[] {
+    const wGate = p.wGate as number[][];
+    const wUp = p.wUp as number[][];
+    const wDown = p.wDown as number[][];
+    const silu = (z: number) => z / (1 + Math.exp(-z));
+    const hidden = wGate[0].map((_, j) => {
+      const g = x.reduce((s, xi, i) => s + xi * wGate[i][j], 0);
+      const u = x.reduce((s, xi, i) => s + xi * wUp[i][j], 0);
+      return silu(g) * u;
+    });
+    return x.map((_, d) => hidden.reduce((s, h, j) => s + h * wDown[j][d], 0));
+  },
+};

@@ -1,0 +1,201 @@
+/**
+ * The `host` executor: dispatch, every expert and the combine as one op with a written-out
+ * backward, the fast path on `wasm` and `cpu`.
+ *
+ * Forward: each row-dispatched (FFN-like) expert's rows are gathered on the host straight from x
+ * (the wasm `Slice` kernel used to copy its whole input), the expert runs, and its rows are
+ * scaled by their routing weights and added into their tokens' (N, D) output rows. Token-wise
+ * experts, `E(x) = a(x)·x + b(x)`, are added on the host token by token, only where their weight
+ * is non-zero: each adds `w·b(x)`, and `Σ w·a(x)` multiplies x once. One (N, D) tensor holds
+ * everything; without a gradient being recorded each expert's activations are freed as soon as
+ * its output is combined.
+ *
+ * Backward, per row expert, from its saved rows and activations (`RowExpertHost.backward`): the
+ * weights' gradients and the rows' dx, with no weight ever transposed, so the cost is O(rows) per
+ * expert; all dx — row experts and token-wise experts — go into one (N, D) gradient, and the
+ * routing weights get ⟨E_e(x), dout⟩.
+ *
+ * Token-wise experts are visited kind by kind in registration order, then in layer order: a fixed
+ * summation order whatever the weight layout.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { readRows, writeRows } from '@moepp/backends';
+import { expertKindNames, type ExpertParams, type RowExpertHost, type TokenwiseExpertHost } from '../experts/index.ts';
+import { takeRows, type DispatchPlan } from '../dispatch.ts';
+import type { ExpertExecutor, LayerExpert } from './executor.ts';
+
+export const hostExecutor: ExpertExecutor = {
+  name: 'host',
+  rowMoves: 'host',
+  combine: combineOnHost,
+};
+
+interface RowExpertRun {
+  host: RowExpertHost;
+  paramKeys: string[];
+  /** Position of its first parameter among the op's inputs. */
+  firstInput: number;
+  /** (count) token of each of its slots. */
+  index: Int32Array;
+  /** (count) `n·E + e` of each of its slots. */
+  weightIndex: Int32Array;
+}
+
+interface TokenwiseExpertRun {
+  host: TokenwiseExpertHost;
+  expert: number;
+  firstInput: number;
+  /** Shapes of its parameters (for their gradients). */
+  shapes: number[][];
+}
+
+function combineOnHost(x: tf.Tensor2D, plan: DispatchPlan, routingWeights: tf.Tensor2D, experts: readonly LayerExpert[]): tf.Tensor2D {
+  const [tokens, d] = x.shape;
+  const E = experts.length;
+  // Input order: x, routing weights, the parameters of each row expert with slots, then those of each token-wise expert.
+  const inputs: tf.Tensor[] = [x, routingWeights];
+  const rowRuns: RowExpertRun[] = [];
+  experts.forEach(({ kind, params, paramKeys }, e) => {
+    const begin = plan.expertSlotOffsets[e];
+    const end = plan.expertSlotOffsets[e + 1];
+    if (kind.dispatch !== 'rows' || kind.outputIsZero || end === begin) return;
+    if (kind.host === null || !('rows' in kind.host)) throw new Error(`expert kind '${kind.name}' has no host pieces for row dispatch; use the tf-ops executor`);
+    rowRuns.push({ host: kind.host.rows, paramKeys, firstInput: inputs.length, index: plan.rowSlotToken.subarray(begin, end), weightIndex: plan.rowSlotWeightIndex.subarray(begin, end) });
+    inputs.push(...paramKeys.map((k) => params[k]));
+  });
+  const tokenwiseRuns: TokenwiseExpertRun[] = [];
+  for (const name of expertKindNames()) {
+    experts.forEach(({ kind, params, paramKeys }, e) => {
+      if (kind.name !== name || kind.dispatch !== 'tokenwise' || kind.outputIsZero) return;
+      if (kind.host === null || !('tokenwise' in kind.host)) throw new Error(`expert kind '${kind.name}' has no token-wise host pieces; use the tf-ops executor`);
+      tokenwiseRuns.push({ host: kind.host.tokenwise, expert: e, firstInput: inputs.length, shapes: paramKeys.map((k) => params[k].shape) });
+      inputs.push(...paramKeys.map((k) => params[k]));
+    });
+  }
+  const paramsOf = (ts: tf.Tensor[], run: RowExpertRun): ExpertParams => Object.fromEntries(run.paramKeys.map((k, i) => [k, ts[run.firstInput + i]]));
+  const hostParams = (ts: tf.Tensor[], run: TokenwiseExpertRun): Float32Array[] => run.shapes.map((_, i) => readRows(ts[run.firstInput + i]));
+  const recording = isRecordingGradients();
+
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const ins = args.slice(0, inputs.length) as tf.Tensor[];
+    const save = args[inputs.length] as tf.GradSaveFunc;
+    const [out] = writeRows([[tokens, d]], () => undefined); // (N, D) zeros
+    const kept: tf.Tensor[] = []; // per row expert: rows, y, then what its forward saved
+    const savedCounts: number[] = [];
+    for (const run of rowRuns) {
+      const rows = takeRows(ins[0] as tf.Tensor2D, run.index); // (count, D)
+      const { y, saved } = run.host.forward(rows, paramsOf(ins, run));
+      // Views after the allocations above (wasm memory may have grown).
+      const o = readRows(out);
+      const w = readRows(ins[1]);
+      const yv = readRows(y);
+      for (let i = 0; i < run.index.length; i++) {
+        const wi = w[run.weightIndex[i]];
+        if (wi === 0) continue;
+        const t = run.index[i] * d;
+        const r = i * d;
+        for (let j = 0; j < d; j++) o[t + j] += wi * yv[r + j];
+      }
+      savedCounts.push(saved.length);
+      if (recording) kept.push(rows, y, ...saved);
+      else tf.dispose([rows, y, ...saved]);
+    }
+    if (tokenwiseRuns.length > 0) {
+      const o = readRows(out);
+      const hx = readRows(ins[0]);
+      const w = readRows(ins[1]);
+      const states = tokenwiseRuns.map((run) => run.host.prepare(hostParams(ins, run), d));
+      for (let n = 0; n < tokens; n++) {
+        const t = n * d;
+        let keep = 0; // Σ w·a(x)
+        for (let z = 0; z < tokenwiseRuns.length; z++) keep += tokenwiseRuns[z].host.forwardToken(states[z], hx, t, w[n * E + tokenwiseRuns[z].expert], o);
+        if (keep !== 0) for (let j = 0; j < d; j++) o[t + j] += keep * hx[t + j];
+      }
+    }
+    save([...ins, ...kept]);
+    return {
+      value: out as tf.Tensor2D, // (N, D)
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const sIns = saved.slice(0, inputs.length);
+        const sKept = saved.slice(inputs.length);
+        let cursor = 0;
+        const rowKept = rowRuns.map((_, b) => {
+          const start = cursor;
+          cursor += 2 + savedCounts[b];
+          return { rows: sKept[start] as tf.Tensor2D, y: sKept[start + 1], saved: sKept.slice(start + 2, cursor) };
+        });
+        const rowGrads = rowRuns.map((run, b) => {
+          const [dyRows] = writeRows([[run.index.length, d]], ([dst]) => {
+            const g = readRows(dy); // sync read: dispatch
+            const w = readRows(sIns[1]);
+            for (let i = 0; i < run.index.length; i++) {
+              const wi = w[run.weightIndex[i]];
+              const t = run.index[i] * d;
+              const r = i * d;
+              for (let j = 0; j < d; j++) dst[r + j] = wi * g[t + j];
+            }
+          });
+          const grads = tf.tidy(() => {
+            const r = run.host.backward(rowKept[b].rows, rowKept[b].saved, dyRows as tf.Tensor2D, paramsOf(sIns, run));
+            return { dx: r.dx, paramGrads: r.paramGrads };
+          });
+          dyRows.dispose();
+          return grads;
+        });
+        const shapes = [[tokens, d], [tokens, E], ...tokenwiseRuns.flatMap((run) => run.shapes)];
+        const hostGrads = writeRows(shapes, (gs) => {
+          const [dx, dW] = gs;
+          const g = readRows(dy); // sync read: dispatch
+          const hx = readRows(sIns[0]);
+          const w = readRows(sIns[1]);
+          rowRuns.forEach((run, b) => {
+            const y = readRows(rowKept[b].y);
+            const dxe = readRows(rowGrads[b].dx);
+            for (let i = 0; i < run.index.length; i++) {
+              const t = run.index[i] * d;
+              const r = i * d;
+              let dot = 0;
+              for (let j = 0; j < d; j++) {
+                dx[t + j] += dxe[r + j];
+                dot += y[r + j] * g[t + j];
+              }
+              dW[run.weightIndex[i]] += dot;
+            }
+          });
+          if (tokenwiseRuns.length === 0) return;
+          let next = 2;
+          const paramGrads = tokenwiseRuns.map((run) => gs.slice(next, (next += run.shapes.length)));
+          const states = tokenwiseRuns.map((run) => run.host.prepare(hostParams(sIns, run), d));
+          const result = { coefficient: 0, dWeight: 0 };
+          for (let n = 0; n < tokens; n++) {
+            const t = n * d;
+            let xg = 0; // ⟨x, dout⟩
+            for (let j = 0; j < d; j++) xg += hx[t + j] * g[t + j];
+            let keep = 0;
+            for (let z = 0; z < tokenwiseRuns.length; z++) {
+              const weightAt = n * E + tokenwiseRuns[z].expert;
+              tokenwiseRuns[z].host.backwardToken(states[z], hx, g, t, w[weightAt], xg, dx, paramGrads[z], result);
+              dW[weightAt] += result.dWeight;
+              keep += result.coefficient;
+            }
+            if (keep !== 0) for (let j = 0; j < d; j++) dx[t + j] += keep * g[t + j];
+          }
+          tokenwiseRuns.forEach((run, z) => run.host.finishGradients?.(states[z], paramGrads[z]));
+        });
+        tf.dispose(rowGrads.map((gr) => gr.dx));
+        return [hostGrads[0], hostGrads[1], ...rowGrads.flatMap((gr) => gr.paramGrads), ...hostGrads.slice(2)];
+      },
+    };
+  });
+  return tf.tidy('experts', () => op(...inputs)) as tf.Tensor2D;
+}
+
+/**
+ * Whether the engine is recording a gradient tape (inside `tf.grad` / `variableGrads` …). tfjs
+ * has no public flag; when its internal state is not where expected, assume it is recording
+ * (activations are then kept: correct, only more memory).
+ */
+function isRecordingGradients(): boolean {
+  const depth = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth;
+  return typeof depth !== 'number' || depth > 0;
+}

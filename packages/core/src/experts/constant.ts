@@ -1,0 +1,103 @@
+/**
+ * Constant expert: `[a1, a2] = softmax(x W_c)`, output `a1·x + a2·v` — it replaces the token by a
+ * learned vector to a degree the token itself decides. `W_c` (D, 2), `v` (D).
+ *
+ * On the host the 2-way softmax is written with one logit gap, `l = x·(W_c[:,0] − W_c[:,1])`,
+ * `a1 = sigmoid(l)`, `a2 = sigmoid(−l)`: the expert is `a1·x + a2·v`, of the form `a(x)·x + b(x)`
+ * the host executor combines token by token.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ExpertDims, ExpertKind, ExpertParams, ReferenceParams, TokenwiseExpertHost } from './expert-kind.ts';
+
+export interface ConstantExpertParams {
+  /** (D, 2) */
+  wC: tf.Tensor;
+  /** (D) */
+  v: tf.Tensor;
+}
+
+/**
+ * @example
+ * const y = constantExpertForward(x, params); // x (n, D) -> y (n, D)
+ */
+export function constantExpertForward(x: tf.Tensor2D, p: ConstantExpertParams): tf.Tensor2D {
+  const mix = tf.softmax(tf.matMul(x, p.wC)); // (n, 2)
+  const [keepInput, takeConstant] = tf.split(mix, 2, 1); // (n, 1) each
+  return tf.add(tf.mul(keepInput, x), tf.mul(takeConstant, p.v)) as tf.Tensor2D; // (n, D)
+}
+
+interface ConstantHostState {
+  /** (D) W_c[:,0] − W_c[:,1], rounded to float32 as the tensors are. */
+  gap: Float32Array;
+  /** (D) host view of v. */
+  v: Float32Array;
+  d: number;
+}
+
+/**
+ * Backward, per token, with p = ⟨x, g⟩ and q = ⟨v, g⟩: d(weight) = a1·p + a2·q;
+ * dl = w·a1·a2·(p − q), dW_c[:,0] = −dW_c[:,1] = Σ dl·x, dv = Σ w·a2·g, dx += w·a1·g + dl·gap.
+ */
+const constantHost: TokenwiseExpertHost<ConstantHostState> = {
+  prepare([wC, v], d) {
+    const gap = new Float32Array(d);
+    for (let j = 0; j < d; j++) gap[j] = wC[2 * j] - wC[2 * j + 1];
+    return { gap, v, d };
+  },
+  forwardToken({ gap, v, d }, x, t, w, out) {
+    if (w === 0) return 0;
+    let l = 0;
+    for (let j = 0; j < d; j++) l += x[t + j] * gap[j];
+    const takeConstant = w / (1 + Math.exp(l));
+    for (let j = 0; j < d; j++) out[t + j] += takeConstant * v[j];
+    return w / (1 + Math.exp(-l));
+  },
+  backwardToken({ gap, v, d }, x, g, t, w, xg, dx, [dWc, dv], result) {
+    let l = 0;
+    for (let j = 0; j < d; j++) l += x[t + j] * gap[j];
+    const a1 = 1 / (1 + Math.exp(-l));
+    const a2 = 1 / (1 + Math.exp(l));
+    let vg = 0; // ⟨v, g⟩
+    for (let j = 0; j < d; j++) vg += v[j] * g[t + j];
+    result.dWeight = a1 * xg + a2 * vg;
+    result.coefficient = 0;
+    if (w === 0) return;
+    result.coefficient = w * a1;
+    const dl = w * a1 * a2 * (xg - vg);
+    for (let j = 0; j < d; j++) {
+      dWc[2 * j] += dl * x[t + j];
+      dx[t + j] += dl * gap[j];
+      dv[j] += w * a2 * g[t + j];
+    }
+  },
+  finishGradients(_state, [dWc]) {
+    for (let j = 0; j < dWc.length / 2; j++) dWc[2 * j + 1] = -dWc[2 * j];
+  },
+};
+
+/** The constant expert kind: a zero-computation expert with a learned vector. */
+export const constantExpert: ExpertKind = {
+  name: 'constant',
+  description: 'constant expert, a1·x + a2·v with [a1, a2] = softmax(x W_c)',
+  costClass: 'zero-computation',
+  layoutOrder: 1,
+  dispatch: 'tokenwise',
+  outputIsZero: false,
+  parameters: ({ dModel: D }: ExpertDims) => [
+    { key: 'wC', name: 'w_c', shape: [D, 2] },
+    { key: 'v', name: 'v', shape: [D] },
+  ],
+  // O(D) work; the project's FLOP convention counts matmuls only (counting.ts).
+  flopsPerToken: () => 0,
+  forward: (x: tf.Tensor2D, p: ExpertParams) => constantExpertForward(x, p as unknown as ConstantExpertParams),
+  host: { tokenwise: constantHost as TokenwiseExpertHost },
+  reference(p: ReferenceParams, x: number[]): number[] {
+    const wC = p.wC as number[][];
+    const v = p.v as number[];
+    const logits = [0, 1].map((j) => x.reduce((s, xi, i) => s + xi * wC[i][j], 0));
+    const m = Math.max(...logits);
+    const e = logits.map((l) => Math.exp(l - m));
+    const [a1, a2] = e.map((z) => z / (e[0] + e[1]));
+    return x.map((xi, i) => a1 * xi + a2 * v[i]);
+  },
+};

@@ -1,0 +1,34 @@
+/**
+ * Copy expert: the token *skips* the layer — its normalised input, unchanged. No parameters;
+ * `E(x) = 1·x`, of the form `a(x)·x + b(x)` the host executor combines token by token.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { ExpertKind, TokenwiseExpertHost } from './expert-kind.ts';
+
+/** x (n, D) -> x */
+export function copyExpertForward(x: tf.Tensor2D): tf.Tensor2D {
+  return x;
+}
+
+const copyHost: TokenwiseExpertHost<null> = {
+  prepare: () => null,
+  forwardToken: (_state, _x, _t, w) => w,
+  backwardToken(_state, _x, _g, _t, w, xg, _dx, _grads, result) {
+    result.dWeight = xg; // ⟨x, g⟩
+    result.coefficient = w;
+  },
+};
+
+export const copyExpert: ExpertKind = {
+  name: 'copy',
+  description: 'copy expert, the token skips the layer',
+  costClass: 'zero-computation',
+  layoutOrder: 2,
+  dispatch: 'tokenwise',
+  outputIsZero: false,
+  parameters: () => [],
+  flopsPerToken: () => 0,
+  forward: (x) => copyExpertForward(x),
+  host: { tokenwise: copyHost as TokenwiseExpertHost },
+  reference: (_params, x) => [...x],
+};
