@@ -224,7 +224,7 @@ describe.each(TEST_BACKENDS)('toy kinds and gating mode on %s', (backend) => {
     const ids = Array.from({ length: 2 * 9 }, (_, i) => (i * 7 + 3) % 40);
     const inputs = tf.tensor2d([ids.slice(0, 8), ids.slice(9, 17)], [2, 8], 'int32');
     const targets = tf.tensor2d([ids.slice(1, 9), ids.slice(10, 18)], [2, 8], 'int32');
-    const optimizer = tf.train.adam(0.03);
+    const optimizer: tf.Optimizer = tf.train.adam(0.03);
     const losses: number[] = [];
     let afterFirstStep = 0;
     for (let step = 0; step < 8; step++) {
