@@ -179,12 +179,3 @@ export function isFfnLike(name: string): boolean {
 export function ffnLikeCount(kinds: readonly string[]): number {
   return kinds.filter(isFfnLike).length;
 }
-
-/** Indices of the experts of one kind, in layer order. */
-export function indicesOfKind(kinds: readonly string[], kind: string): number[] {
-  const out: number[] = [];
-  kinds.forEach((k, i) => {
-    if (k === kind) out.push(i);
-  });
-  return out;
-}
