@@ -16,7 +16,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { loadStudy, planStudy, StudyConfigError, type PlannedRun } from '../studies/study-config.js';
 import { runStatus, runStudy, summaryTable } from '../studies/run-study.js';
 import { selectBackend } from '../backend/select-backend.js';
-import { invocationDir, repoRoot } from '../util/repo-root.js';
+import { invocationDir, repoRoot } from '@moepp/run-format';
 import { writeStudyReport } from '../studies/write-report.js';
 
 const root = repoRoot();

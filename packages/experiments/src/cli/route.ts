@@ -8,7 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { selectBackend } from '../backend/select-backend.js';
 import { loadCheckpointModel, loadRunTokenizer } from '../runs/load-checkpoint.js';
 import { routeText } from '../runs/route-text.js';
-import { invocationDir } from '../util/repo-root.js';
+import { invocationDir } from '@moepp/run-format';
 
 const DEFAULT_SENTENCES = [
   'The jury said it did find that the city executive committee deserves the praise.',
