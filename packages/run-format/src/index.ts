@@ -9,7 +9,7 @@
  * @example
  * const summary = parseRunFile(runSummarySchema, JSON.parse(text), 'summary.json');
  */
-export { FORMAT_VERSION, RunFormatError, checkFormatVersion, describeIssue, parseJsonFile, parseRunFile } from './run-file.ts';
+export { FORMAT_VERSION, RunFormatError, checkFormatVersion, parseJsonFile, parseRunFile } from './run-file.ts';
 export {
   runConfigSchema, modelConfigSchema, moeConfigSchema, expertCountsSchema, trainingConfigSchema, dataConfigSchema,
   type RunConfigFile, type ModelConfigFile, type MoeConfigFile, type ExpertCounts, type TrainingConfig, type DataConfig,

@@ -73,7 +73,7 @@ function isNested(kinds: string[] | string[][]): kinds is string[][] {
  * The expert kinds of each layer, whichever of the two shapes the file uses.
  *
  * @example
- * expertKindsPerLayer({ expertKinds: ['ffn', 'zero'], layers: [l0, l1] }); // [['ffn', 'zero'], ['ffn', 'zero']]
+ * expertKindsPerLayer({ expertKinds: ['ffn', 'ffn'], layers: [l0, l1] }); // [['ffn', 'ffn'], ['ffn', 'ffn']]
  */
 export function expertKindsPerLayer(routing: Pick<RoutingFile, 'expertKinds' | 'layers'>): string[][] {
   return isNested(routing.expertKinds) ? routing.expertKinds : routing.layers.map(() => routing.expertKinds as string[]);
