@@ -4,9 +4,10 @@
  */
 export * from './data/index.js';
 export { loadStudy, planStudy, parseOverride, resolveRunConfig, StudyConfigError, type Study, type PlannedRun } from './studies/study-config.js';
-export { RUN_FORMAT_VERSION, type RunConfig, type TrainingConfig, type DataConfig } from './studies/run-config.js';
+export type { RunConfig, TrainingConfig, DataConfig } from './studies/run-config.js';
 export { runStudy, runStatus, summaryTable } from './studies/run-study.js';
-export { trainRun, NonFiniteLossError, type RunSummary } from './training/trainer.js';
+export { trainRun, NonFiniteLossError } from './training/trainer.js';
+export type { RunSummary } from '@moepp/run-format';
 export { evaluate, type EvalResult, type HeldOutRouting } from './training/evaluate.js';
 export { AdamW, DEFAULT_ADAMW } from './training/adamw.js';
 export { learningRate } from './training/lr-schedule.js';

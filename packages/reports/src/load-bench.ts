@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csvNumber, parseCsv } from './csv-read.ts';
+import { csvNumber, parseCsv } from '@moepp/run-format';
 import type { ModelShape } from './run-folder-format.ts';
 import type { SkippedRun } from './load-runs.ts';
 

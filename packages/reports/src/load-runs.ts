@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { csvNumber, parseCsv } from './csv-read.ts';
+import { csvNumber, parseCsv } from '@moepp/run-format';
 import {
   parseRouting, parseRunConfig, parseStudyFile, parseSummary, RunFormatError,
   type EvalRow, type MetricsRow, type ModelShape, type RoutingStats, type RunSummary, type StudyFile,

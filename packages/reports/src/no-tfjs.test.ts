@@ -17,6 +17,16 @@ describe('@moepp/reports', () => {
     );
     expect(offenders).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8'));
+    // The run-folder contract is the one workspace package reports may use, and it must itself
+    // stay free of tfjs and of every other workspace package (checked below, sources included).
+    expect(Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((d) => d.startsWith('@tensorflow/') || d.startsWith('@moepp/'))).toEqual(['@moepp/run-format']);
+  });
+
+  it('@moepp/run-format, which it depends on, imports neither tfjs nor any other workspace package', () => {
+    const runFormat = join(PACKAGE_DIR, '..', 'run-format');
+    const offenders = sources(join(runFormat, 'src')).filter((f) => /from\s+['"](@tensorflow\/|@moepp\/)|import\(\s*['"](@tensorflow\/|@moepp\/)/.test(readFileSync(f, 'utf8')));
+    expect(offenders).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(runFormat, 'package.json'), 'utf8'));
     expect(Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((d) => d.startsWith('@tensorflow/') || d.startsWith('@moepp/'))).toEqual([]);
   });
 });

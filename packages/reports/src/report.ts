@@ -5,8 +5,9 @@
  * only files that an earlier run of the report wrote (listed in its manifest) — so re-running
  * is idempotent and never deletes anything a person put in the folder.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '@moepp/run-format';
 import { buildFigures } from './figures/index.ts';
 import { isFigure, renderFigure, type Figure, type SkippedFigure } from './figures/render.ts';
 import { loadBenchmarks, type LoadedBench } from './load-bench.ts';
@@ -146,19 +147,12 @@ function sameContent(path: string, content: string | Buffer): boolean {
   return old.equals(typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
 }
 
-/** Writes via a temp file and rename, so a reader never sees half a file. */
-export function writeFileAtomic(path: string, content: string | Buffer): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
-}
-
 /**
  * Writes the report files into `outDir`. Files with identical content are not rewritten (their
  * modification time stays), files the previous report wrote but this one does not are removed.
  */
 export function writeReportFiles(outDir: string, files: Map<string, string | Buffer>, study: string): WriteResult {
+  mkdirSync(outDir, { recursive: true });
   const manifestPath = join(outDir, REPORT_MARKER_FILE);
   let previous: string[] = [];
   if (existsSync(manifestPath)) {
@@ -176,6 +170,7 @@ export function writeReportFiles(outDir: string, files: Map<string, string | Buf
     const content = files.get(name)!;
     if (sameContent(path, content)) result.unchanged.push(name);
     else {
+      mkdirSync(dirname(path), { recursive: true });
       writeFileAtomic(path, content);
       result.written.push(name);
     }

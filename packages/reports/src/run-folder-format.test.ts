@@ -1,5 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkFormatVersion, parseRouting, parseRunConfig, RunFormatError } from './run-folder-format.ts';
+import { benchEnvironmentSchema, parseJsonFile, parseRunFile, runConfigSchema, runEnvironmentSchema } from '@moepp/run-format';
+import { parseRouting, parseRunConfig } from './run-folder-format.ts';
+import { loadStudy } from './load-runs.ts';
+import { FIXTURE_RESULTS, FIXTURE_STUDY } from './testing/fixtures.ts';
 
 const layer = (n: number) => ({
   layer: 0, block: 0, tokensPerExpert: Array(n).fill(1), ffnExpertsPerToken: 1.5,
@@ -7,13 +12,6 @@ const layer = (n: number) => ({
 });
 
 describe('run-folder format', () => {
-  it('format versions: older, newer and missing are named as such', () => {
-    expect(() => checkFormatVersion({ formatVersion: 0 }, 'summary.json')).toThrow('older format: summary.json has formatVersion 0 (this report reads 1)');
-    expect(() => checkFormatVersion({ formatVersion: 2 }, 'summary.json')).toThrow('newer format: summary.json has formatVersion 2 (this report reads 1)');
-    expect(() => checkFormatVersion({}, 'config.json')).toThrow('older format: config.json has no formatVersion');
-    expect(() => checkFormatVersion([], 'x.json')).toThrow(RunFormatError);
-  });
-
   it('routing.json: expertKinds as one flat list (the contract) or one list per layer (the trainer)', () => {
     const flat = parseRouting({ formatVersion: 1, expertKinds: ['ffn', 'ffn', 'zero'], layers: [layer(3), layer(3)] });
     expect(flat.layers.map((l) => l.expertKinds)).toEqual([['ffn', 'ffn', 'zero'], ['ffn', 'ffn', 'zero']]);
@@ -31,5 +29,17 @@ describe('run-folder format', () => {
     expect(moe.shape.moe).toEqual({ experts: { ffn: 4, zero: 0, copy: 1, constant: 0 }, topK: 2, ffnHidden: 128, tau: 0.5, gatingResidual: true, gating: 'reference', capacityFactor: null });
     expect(parseRunConfig({ ...base, model: { dModel: 64, nLayers: 2, moe: null } }).shape.moe).toBeNull();
     expect(() => parseRunConfig({ ...base, model: { nLayers: 2, moe: null } })).toThrow('config.json: missing field dModel');
+  });
+
+  it('the fixture runs are real run folders: config.json and environment.json fit the full schemas', () => {
+    const json = (...path: string[]): unknown => JSON.parse(readFileSync(join(...path), 'utf8'));
+    const runs = loadStudy(FIXTURE_RESULTS, FIXTURE_STUDY).runs;
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs) {
+      expect(parseRunFile(runConfigSchema, json(run.dir, 'config.json'), 'config.json').runId).toBe(run.runId);
+      parseJsonFile(runEnvironmentSchema, json(run.dir, 'environment.json'), 'environment.json');
+    }
+    const bench = join(FIXTURE_RESULTS, 'bench');
+    for (const folder of readdirSync(bench)) parseJsonFile(benchEnvironmentSchema, json(bench, folder, 'environment.json'), 'environment.json');
   });
 });

@@ -1,9 +1,9 @@
 /**
  * The study tables: one row per configuration (mean ± std over seeds), and paired per-seed
  * deltas against the baseline with bootstrap confidence intervals. Each table is built as
- * typed rows first, then written as Markdown (for report.md) and CSV (csv-writer, full data).
+ * typed rows first, then written as Markdown (for report.md) and CSV (full data).
  */
-import { createObjectCsvStringifier } from 'csv-writer';
+import { formatCsv } from '@moepp/run-format';
 import { csvValue, formatCount, formatMeanStd, formatSigned, decimalsFor, markdownTable, NONE } from './format.ts';
 import { findExpertForward, type BenchMatch, type LoadedBench } from './load-bench.ts';
 import { runsOf, type LoadedRun, type LoadedStudy } from './load-runs.ts';
@@ -145,12 +145,12 @@ const SUMMARY_FIELDS: [keyof ConfigRow, string][] = [
 
 /** The summary table as CSV: every statistic in its own column, `_std` sample std, `_n` seeds. */
 export function summaryCsv(rows: ConfigRow[]): string {
-  const header: { id: string; title: string }[] = [
+  const header = [
     'config', 'baseline', 'n_runs', 'seeds', 'ffn_experts', 'zc_experts', 'tau', 'gating_residual', 'params_total',
     'params_active_per_token',
-  ].map((id) => ({ id, title: id }));
-  for (const [, name] of SUMMARY_FIELDS) for (const s of ['mean', 'std', 'n']) header.push({ id: `${name}_${s}`, title: `${name}_${s}` });
-  for (const id of ['bench_timestamp', 'bench_tokens', 'bench_expert_forward_ms', 'bench_throughput_increase']) header.push({ id, title: id });
+  ];
+  for (const [, name] of SUMMARY_FIELDS) for (const s of ['mean', 'std', 'n']) header.push(`${name}_${s}`);
+  header.push('bench_timestamp', 'bench_tokens', 'bench_expert_forward_ms', 'bench_throughput_increase');
   const records = rows.map((r) => {
     const rec: Record<string, string | number> = {
       config: r.config,
@@ -176,8 +176,7 @@ export function summaryCsv(rows: ConfigRow[]): string {
     }
     return rec;
   });
-  const w = createObjectCsvStringifier({ header });
-  return w.getHeaderString()! + w.stringifyRecords(records);
+  return formatCsv(header, records);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,25 +289,22 @@ export function deltasMarkdown(rows: DeltaRow[], baseline: string | null): strin
 /** The delta table as CSV, one record per (config, metric), with the per-seed deltas. */
 export function deltasCsv(rows: DeltaRow[]): string {
   const ids = ['config', 'metric', 'unit', 'n_pairs', 'seeds', 'deltas', 'mean_delta', 'ci_low', 'ci_high', 'confidence', 'resamples', 'ci_excludes_zero'];
-  const w = createObjectCsvStringifier({ header: ids.map((id) => ({ id, title: id })) });
-  return (
-    w.getHeaderString()! +
-    w.stringifyRecords(
-      rows.map((r) => ({
-        config: r.config,
-        metric: r.metric.key,
-        unit: r.metric.unit,
-        n_pairs: r.ci.n,
-        seeds: r.seeds.join(' '),
-        deltas: r.deltas.map((d) => csvValue(d)).join(' '),
-        mean_delta: csvValue(r.ci.mean),
-        ci_low: csvValue(r.ci.low),
-        ci_high: csvValue(r.ci.high),
-        confidence: r.ci.confidence,
-        resamples: r.ci.resamples,
-        ci_excludes_zero: Number.isFinite(r.ci.low) ? (excludesZero(r.ci) ? 'yes' : 'no') : '',
-      })),
-    )
+  return formatCsv(
+    ids,
+    rows.map((r) => ({
+      config: r.config,
+      metric: r.metric.key,
+      unit: r.metric.unit,
+      n_pairs: r.ci.n,
+      seeds: r.seeds.join(' '),
+      deltas: r.deltas.map((d) => csvValue(d)).join(' '),
+      mean_delta: csvValue(r.ci.mean),
+      ci_low: csvValue(r.ci.low),
+      ci_high: csvValue(r.ci.high),
+      confidence: r.ci.confidence,
+      resamples: r.ci.resamples,
+      ci_excludes_zero: Number.isFinite(r.ci.low) ? (excludesZero(r.ci) ? 'yes' : 'no') : '',
+    })),
   );
 }
 
@@ -320,6 +316,5 @@ export function skippedMarkdown(skipped: { runId: string; reason: string }[]): s
 
 /** Skipped runs as CSV. */
 export function skippedCsv(skipped: { runId: string; reason: string }[]): string {
-  const w = createObjectCsvStringifier({ header: [{ id: 'run', title: 'run' }, { id: 'reason', title: 'reason' }] });
-  return w.getHeaderString()! + w.stringifyRecords(skipped.map((s) => ({ run: s.runId, reason: s.reason })));
+  return formatCsv(['run', 'reason'], skipped.map((s) => ({ run: s.runId, reason: s.reason })));
 }

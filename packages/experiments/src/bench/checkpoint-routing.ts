@@ -13,7 +13,7 @@ import { sequentialBatches } from '../data/index.ts';
 import { loadCheckpointModel } from '../runs/load-checkpoint.ts';
 import { prepareRunData } from '../runs/prepare-run-data.ts';
 import type { DataConfig } from '../studies/run-config.ts';
-import { repoRoot } from '../util/repo-root.ts';
+import { repoRoot } from '@moepp/run-format';
 
 export interface CheckpointRouting {
   /** Where it came from (run folder). */

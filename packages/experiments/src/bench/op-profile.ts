@@ -9,27 +9,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { performance } from 'node:perf_hooks';
+// Declared by the benchmark summary, which reads it (reports cannot import this package).
+import type { OpProfile, OpTime } from '@moepp/reports';
 
-export interface OpTime {
-  op: string;
-  calls: number;
-  ms: number;
-  /** Share of the call's wall time. */
-  share: number;
-  /** Largest input shapes seen, e.g. `2048x768 · 768x2048` (the first 4, then a count). */
-  example: string;
-  /** A custom op: its time includes the registered kernels it runs. */
-  inclusive: boolean;
-}
-
-export interface OpProfile {
-  wallMs: number;
-  /** Time in registered kernels (custom ops excluded, their kernels counted once). */
-  kernelMs: number;
-  ops: OpTime[];
-  /** The costliest op broken down by input shapes (e.g. which matmuls take the time), largest first. */
-  topOpByShape: { op: string; shapes: string; calls: number; ms: number; share: number }[];
-}
+export type { OpProfile, OpTime };
 
 /**
  * Profiles one call of `run` (after the caller's warm-up), largest ops first.

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Impl, LayerPair, RoutingCase } from './layer-fixture.ts';
 import type { LayerMeasure, LayerResults } from './layer-measures.ts';
 import { TOP_K } from './bench-options.ts';
-import { repoRoot } from '../util/repo-root.ts';
+import { repoRoot, type PeerCheckRow } from '@moepp/run-format';
 
 export const TORCH_PEER_SCRIPT = 'bench/peers/torch_moe.py';
 
@@ -39,13 +39,8 @@ export interface PeerCase {
   expected: Partial<Record<LayerMeasure, LayerResults>>;
 }
 
-export interface PeerCheck {
-  key: string;
-  measure: string;
-  what: string;
-  max_abs_diff: number;
-  max_abs: number;
-}
+/** A row of peer-checks.csv. */
+export type PeerCheck = PeerCheckRow;
 
 export interface PeerResult {
   torch: string;

@@ -12,7 +12,7 @@ import seedrandom from 'seedrandom';
 import { loadStudy, planStudy } from '../studies/study-config.ts';
 import { AdamW } from '../training/adamw.ts';
 import { clipGradientsByGlobalNorm } from '../training/gradient-clipping.ts';
-import { repoRoot } from '../util/repo-root.ts';
+import { repoRoot } from '@moepp/run-format';
 
 export interface TrainStepModel {
   impl: 'moe' | 'moepp';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../util/repo-root.js';
+import { repoRoot } from '@moepp/run-format';
 
 const root = repoRoot();
 const results = mkdtempSync(join(tmpdir(), 'moepp-ablate-'));

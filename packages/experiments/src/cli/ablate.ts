@@ -17,7 +17,7 @@ import { loadStudy, planStudy, StudyConfigError, type PlannedRun } from '../stud
 import { runStatus, runStudy, summaryTable } from '../studies/run-study.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { EXECUTOR_CHOICES, selectExecutor } from '../backend/select-executor.ts';
-import { invocationDir, repoRoot } from '../util/repo-root.js';
+import { invocationDir, repoRoot } from '@moepp/run-format';
 import { writeStudyReport } from '../studies/write-report.js';
 
 const root = repoRoot();

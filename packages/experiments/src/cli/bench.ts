@@ -16,7 +16,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { BenchArgumentError, MEASURES, resolveBenchOptions, type RawBenchArgs } from '../bench/bench-options.ts';
 import { BackendError, setupBenchBackend } from '../bench/bench-backend.ts';
 import { runBench } from '../bench/run-bench.ts';
-import { invocationDir, repoRoot } from '../util/repo-root.ts';
+import { invocationDir, repoRoot } from '@moepp/run-format';
 
 const program = new Command()
   .name('pnpm bench')

@@ -9,7 +9,7 @@ import { selectBackend } from '../backend/select-backend.js';
 import { selectExecutor } from '../backend/select-executor.ts';
 import { loadCheckpointModel, loadRunTokenizer } from '../runs/load-checkpoint.js';
 import { routeText } from '../runs/route-text.js';
-import { invocationDir } from '../util/repo-root.js';
+import { invocationDir } from '@moepp/run-format';
 
 const DEFAULT_SENTENCES = [
   'The jury said it did find that the city executive committee deserves the praise.',

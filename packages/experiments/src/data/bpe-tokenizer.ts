@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { BPE, Tokenizer, byteLevelPreTokenizer } from 'tokenizers';
-import { writeFileAtomic } from '../util/atomic-write.ts';
+import { writeFileAtomic } from '@moepp/run-format';
 import { BYTE_TO_CHAR, tokenToBytes } from './byte-level.ts';
 
 /** Text of the end-of-document token (GPT-2's convention). */

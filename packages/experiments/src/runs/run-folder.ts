@@ -1,12 +1,12 @@
 /**
- * One training run on disk (docs/run-folder.md): JSON files written atomically, CSV logs appended
- * a row at a time, and a checkpoint folder swapped in whole. A run folder whose `summary.json`
- * exists is complete and is never written again.
+ * One training run on disk (docs/run-folder.md; the files' schemas and columns are
+ * @moepp/run-format's): JSON files written atomically, CSV logs appended a row at a time, and a
+ * checkpoint folder swapped in whole. A run folder whose `summary.json` exists is complete and is
+ * never written again.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createObjectCsvStringifier } from 'csv-writer';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { formatCsv, parseCsv, writeFileAtomic, type CsvCell } from '@moepp/run-format';
 
 export class RunFolder {
   constructor(readonly dir: string) {}
@@ -36,11 +36,10 @@ export class RunFolder {
   }
 
   /** Appends rows to a CSV log, writing the header first when the file is new. */
-  appendCsv(name: string, columns: string[], rows: Record<string, number | string>[]): void {
-    const stringifier = createObjectCsvStringifier({ header: columns.map((c) => ({ id: c, title: c })) });
+  appendCsv<C extends string>(name: string, columns: readonly C[], rows: Record<C, CsvCell>[]): void {
     const file = this.path(name);
-    if (!existsSync(file)) writeFileSync(file, stringifier.getHeaderString() ?? '');
-    appendFileSync(file, stringifier.stringifyRecords(rows));
+    if (!existsSync(file)) writeFileSync(file, formatCsv(columns, []));
+    appendFileSync(file, formatCsv(columns, rows, { header: false }));
   }
 
   /**
@@ -50,15 +49,17 @@ export class RunFolder {
   truncateCsv(name: string, lastStep: number): void {
     const file = this.path(name);
     if (!existsSync(file)) return;
-    const lines = readFileSync(file, 'utf8').split('\n');
-    const header = lines[0];
-    const stepColumn = header.split(',').indexOf('step');
-    const width = header.split(',').length;
-    const kept = lines.slice(1).filter((line) => {
-      const cells = line.split(',');
-      return cells.length === width && Number(cells[stepColumn]) <= lastStep;
-    });
-    writeFileAtomic(file, `${[header, ...kept].join('\n')}\n`);
+    const text = readFileSync(file, 'utf8');
+    // Every append ends its row with a newline, so text after the last one is a row an
+    // interrupted append left half-written.
+    const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+    if (whole === '') {
+      rmSync(file);
+      return;
+    }
+    const { header, rows } = parseCsv(whole, name);
+    // Cells stay the strings they were read as, so the rows kept are rewritten byte for byte.
+    writeFileAtomic(file, formatCsv(header, rows.filter((r) => Number(r.step) <= lastStep)));
   }
 
   /**

@@ -9,8 +9,8 @@ import type { ExecutorName } from '@moepp/core';
 import type { PlannedRun, Study } from './study-config.js';
 import { RunFolder } from '../runs/run-folder.js';
 import { prepareRunData } from '../runs/prepare-run-data.js';
-import { trainRun, type RunSummary, type TrainRunOptions } from '../training/trainer.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { trainRun, type TrainRunOptions } from '../training/trainer.js';
+import { writeFileAtomic, type RunSummary, type StudyFile } from '@moepp/run-format';
 
 export type RunStatus = 'complete' | 'partial' | 'new';
 
@@ -70,7 +70,7 @@ function recordStudy(studyDir: string, study: Study, options: RunStudyOptions): 
   const file = join(studyDir, 'study.json');
   const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { commands?: string[] }) : {};
   const commands = [...new Set([...(previous.commands ?? []), options.command])];
-  writeFileAtomic(file, `${JSON.stringify({
+  const content: StudyFile = {
     formatVersion: 1,
     study: study.name,
     description: study.description,
@@ -78,7 +78,8 @@ function recordStudy(studyDir: string, study: Study, options: RunStudyOptions): 
     baseline: study.baseline,
     commands,
     runs: options.plan.map((r) => ({ runId: r.runId, config: r.configName, seed: r.seed, index: r.index })),
-  }, null, 2)}\n`);
+  };
+  writeFileAtomic(file, `${JSON.stringify(content, null, 2)}\n`);
 }
 
 /** The closing table: one row per configuration, means over its seeds. */

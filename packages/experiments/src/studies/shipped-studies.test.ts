@@ -13,7 +13,7 @@ import { loadStudy, planStudy } from './study-config.js';
 import { prepareRunData } from '../runs/prepare-run-data.js';
 import { RunFolder } from '../runs/run-folder.js';
 import { trainRun } from '../training/trainer.js';
-import { repoRoot } from '../util/repo-root.js';
+import { repoRoot } from '@moepp/run-format';
 
 const root = repoRoot();
 const studies = readdirSync(join(root, 'experiments')).filter((f) => f.endsWith('.yaml'));

@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadStudy, parseOverride, planStudy, StudyConfigError } from './study-config.js';
-import { repoRoot } from '../util/repo-root.js';
+import { repoRoot } from '@moepp/run-format';
 
 const experiments = join(repoRoot(), 'experiments');
 

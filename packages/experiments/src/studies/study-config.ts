@@ -11,7 +11,8 @@ import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, resolveModelConfig, type ModelConfigInput } from '@moepp/core';
-import { dataSchema, partialRunSchema, RUN_FORMAT_VERSION, trainingSchema, type RunConfig } from './run-config.js';
+import { dataConfigSchema, FORMAT_VERSION, trainingConfigSchema } from '@moepp/run-format';
+import { partialRunSchema, type RunConfig } from './run-config.js';
 
 export class StudyConfigError extends Error {
   constructor(message: string) {
@@ -156,9 +157,9 @@ function setPath(tree: Tree, path: string, value: unknown, where: string): Tree 
 
 /** Validates a merged tree into a full run config. */
 export function resolveRunConfig(tree: Tree, identity: { study: string; runId: string; configName: string; seed: number }, where: string): RunConfig {
-  const data = dataSchema.safeParse(tree.data ?? {});
+  const data = dataConfigSchema.safeParse(tree.data ?? {});
   if (!data.success) throw new StudyConfigError(formatZodError(where, data.error, 'data'));
-  const training = trainingSchema.safeParse(tree.training ?? {});
+  const training = trainingConfigSchema.safeParse(tree.training ?? {});
   if (!training.success) throw new StudyConfigError(formatZodError(where, training.error, 'training'));
   const modelInput = { ...(tree.model as Tree | undefined) } as ModelConfigInput;
   if (modelInput.vocabSize !== undefined && modelInput.vocabSize !== data.data.vocabSize) {
@@ -171,7 +172,7 @@ export function resolveRunConfig(tree: Tree, identity: { study: string; runId: s
     if (e instanceof ConfigError) throw new StudyConfigError(`${where}: model.${e.path}: ${e.message.replace(/^invalid config at '[^']*': /, '')}`);
     throw e;
   }
-  return { formatVersion: RUN_FORMAT_VERSION, ...identity, model, data: data.data, training: training.data };
+  return { formatVersion: FORMAT_VERSION, ...identity, model, data: data.data, training: training.data };
 }
 
 function formatZodError(file: string, error: z.ZodError, prefix?: string): string {

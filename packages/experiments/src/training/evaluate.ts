@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluationContext, type LayerRoutingStats, type MoeppLM } from '@moepp/core';
+import type { LayerRouting, RoutingFile } from '@moepp/run-format';
 import { PIECE_KINDS, POS_CLASSES, sequentialBatches, type TokenStream } from '../data/index.js';
 
 export interface EvalResult {
@@ -16,26 +17,8 @@ export interface EvalResult {
   tokensPerSecond: number;
 }
 
-export interface AggregatedLayerRouting {
-  layer: number;
-  block: number;
-  tokensPerExpert: number[];
-  ffnExpertsPerToken: number;
-  slotShare: Record<string, number>;
-  droppedSlots: number;
-  routerLogitMean: number;
-  routerLogitStd: number;
-  routingScoreVariance: number;
-  balanceLossNormalised: number;
-}
-
-export interface HeldOutRouting {
-  formatVersion: 1;
-  expertKinds: string[][];
-  layers: AggregatedLayerRouting[];
-  byPos: Record<string, { tokens: number; ffnExpertsPerToken: number }>;
-  byPiece: Record<string, { tokens: number; ffnExpertsPerToken: number }>;
-}
+/** routing.json as the evaluation writes it: one list of expert kinds per MoE layer. */
+export type HeldOutRouting = RoutingFile & { expertKinds: string[][] };
 
 export function evaluate(
   model: MoeppLM,
@@ -104,7 +87,7 @@ export function evaluate(
 }
 
 /** Token-weighted means of per-batch statistics (sums for counts). */
-function aggregateLayers(batches: LayerRoutingStats[][]): AggregatedLayerRouting[] {
+function aggregateLayers(batches: LayerRoutingStats[][]): LayerRouting[] {
   return batches[0].map((first, l) => {
     const all = batches.map((b) => b[l]);
     const weights = all.map((s) => s.ffnExpertsPerToken.length);

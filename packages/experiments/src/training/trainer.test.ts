@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { loadStudy, planStudy, type PlannedRun } from '../studies/study-config.js';
 import { prepareRunData } from '../runs/prepare-run-data.js';
 import { RunFolder } from '../runs/run-folder.js';
-import { NonFiniteLossError, RunInterrupted, trainRun, type RunSummary } from './trainer.js';
-import { repoRoot } from '../util/repo-root.js';
+import { NonFiniteLossError, RunInterrupted, trainRun } from './trainer.js';
+import { repoRoot, type RunSummary } from '@moepp/run-format';
 import type { PreparedData } from '../data/index.js';
 
 const root = repoRoot();

@@ -9,8 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../util/atomic-write.js';
 import { join } from 'node:path';
+import { EVAL_CSV_COLUMNS, metricsCsvColumns, writeFileAtomic, type RunSummary } from '@moepp/run-format';
 import {
   countParameters, decodeSafetensors, encodeSafetensors, forwardFlopsPerToken, loadModelWeights, MoeppLM, saveModelWeights, trainingContext,
   type ExecutorName,
@@ -38,26 +38,6 @@ export class NonFiniteLossError extends Error {
 /** Thrown by the `stopAfterSteps` test hook to simulate an interruption. */
 export class RunInterrupted extends Error {}
 
-export interface RunSummary {
-  formatVersion: 1;
-  study: string;
-  runId: string;
-  configName: string;
-  seed: number;
-  status: 'complete';
-  params: { total: number; activePerToken: number; ffnExpertsPerToken: number };
-  flopsPerToken: number;
-  steps: number;
-  tokens: number;
-  wallSeconds: number;
-  train: { tokensPerSecond: number; finalLoss: number };
-  val: { loss: number; perplexity: number; accuracy: number };
-  test: { loss: number; perplexity: number; accuracy: number };
-  eval: { tokensPerSecond: number };
-  backend: string;
-  threads: number;
-}
-
 export interface TrainRunOptions {
   folder: RunFolder;
   config: RunConfig;
@@ -76,9 +56,6 @@ interface CheckpointState {
   lastLoss: number;
   batcher: RandomBatcherState;
 }
-
-const METRIC_COLUMNS = ['step', 'tokens', 'loss', 'ce', 'aux_loss', 'z_loss', 'lr', 'grad_norm', 'tokens_per_s', 'ffn_per_token'];
-const EVAL_COLUMNS = ['step', 'split', 'loss', 'perplexity', 'accuracy', 'tokens_per_s'];
 
 export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   const { folder, config, data } = options;
@@ -117,7 +94,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
 
   const params = model.parameters.variables;
   const moeLayers = model.moeLayerKinds().length;
-  const metricColumns = [...METRIC_COLUMNS, ...Array.from({ length: moeLayers }, (_, l) => `ffn_per_token_l${l}`)];
+  const metricColumns = metricsCsvColumns(moeLayers);
   const resumedFrom = state.step;
   const saveCheckpoint = () =>
     folder.writeCheckpoint({
@@ -179,7 +156,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       const last = step + 1 === t.steps;
       if ((step + 1) % t.evalEvery === 0 && !last) {
         const { result } = evaluate(model, data.validation, { ...shape, maxWindows: t.evalWindows });
-        folder.appendCsv('eval.csv', EVAL_COLUMNS, [{ step: step + 1, split: 'val', loss: result.loss, perplexity: result.perplexity, accuracy: result.accuracy, tokens_per_s: result.tokensPerSecond }]);
+        folder.appendCsv('eval.csv', EVAL_CSV_COLUMNS, [{ step: step + 1, split: 'val', loss: result.loss, perplexity: result.perplexity, accuracy: result.accuracy, tokens_per_s: result.tokensPerSecond }]);
       }
       if ((step + 1) % t.checkpointEvery === 0 || last) saveCheckpoint();
       if (options.stopAfterSteps !== undefined && step + 1 - resumedFrom >= options.stopAfterSteps && !last) throw new RunInterrupted(`stopped after step ${step + 1}`);
@@ -187,7 +164,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
 
     const val = evaluate(model, data.validation, { ...shape, maxWindows: t.finalEvalWindows, routing: true });
     const test = evaluate(model, data.test, { ...shape, maxWindows: t.finalEvalWindows });
-    folder.appendCsv('eval.csv', EVAL_COLUMNS, [
+    folder.appendCsv('eval.csv', EVAL_CSV_COLUMNS, [
       { step: t.steps, split: 'val', loss: val.result.loss, perplexity: val.result.perplexity, accuracy: val.result.accuracy, tokens_per_s: val.result.tokensPerSecond },
       { step: t.steps, split: 'test', loss: test.result.loss, perplexity: test.result.perplexity, accuracy: test.result.accuracy, tokens_per_s: test.result.tokensPerSecond },
     ]);

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fontSetup } from '../figures/render.ts';
 import { listStudies, UnknownStudyError } from '../load-runs.ts';
-import { defaultResultsDir } from '../repo-root.ts';
+import { defaultResultsDir, invocationDir } from '@moepp/run-format';
 import { writeStudyReport } from '../report.ts';
 
 const USAGE = `Usage: pnpm report [study] [options]
@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`Expected at most one study, got: ${positionals.join(' ')}\n\n${USAGE}`);
     return 2;
   }
-  const userCwd = process.env.INIT_CWD ?? process.cwd();
+  const userCwd = invocationDir();
   const resultsDir = values.results ? resolve(userCwd, values.results) : defaultResultsDir(userCwd);
   const intOption = (name: string, raw: string | undefined, fallback: number): number => {
     if (raw === undefined) return fallback;

@@ -4,18 +4,12 @@
  * same expert layout when there is one), beside validation accuracy against τ.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { PAPER_TABLE3 } from '../bench/paper-table3.ts';
 import { tauCurve } from '../load-bench.ts';
 import { runsOf } from '../load-runs.ts';
 import { expertsLabel, zcExperts } from '../tables.ts';
 import { band, configColor, round, VL_SCHEMA, type FigureContext } from './common.ts';
 import type { Figure, SkippedFigure } from './render.ts';
-
-/** Paper Table 3 (moepp-method.md §7): throughput increase in % at τ = 0.1 … 1.0. */
-export const PAPER_TABLE3: { model: string; ffn: number; zc: number; increase: Record<string, number> }[] = [
-  { model: '0.6B (8+4)E', ffn: 8, zc: 4, increase: { '0.1': 164.5, '0.25': 92.7, '0.5': 38.2, '0.75': 25.2, '1': 19.1 } },
-  { model: '1B (16+4)E', ffn: 16, zc: 4, increase: { '0.1': 111.2, '0.25': 58.7, '0.5': 30.1, '0.75': 22.1, '1': 15.2 } },
-  { model: '2B (32+8)E', ffn: 32, zc: 8, increase: { '0.1': 63.5, '0.25': 44.3, '0.5': 28.3, '0.75': 21.8, '1': 15.7 } },
-];
 
 /** Line dash per curve kind: measured solid, ideal dotted, published dashed. */
 const DASH: Record<string, number[]> = { measured: [1, 0], ideal: [2, 2], paper: [6, 3] };

@@ -3,7 +3,8 @@
  * BENCHMARKS.md come from the same command as the tables beside them. No test asserts timings;
  * these are reported, met or not, with the figure that decides them.
  */
-import { cellNumber, sameGroup, type LayerCsvRow } from './layer-csv.ts';
+import type { LayerCsvRow } from '@moepp/run-format';
+import { cellNumber, sameGroup } from './layer-rows.ts';
 import { paperIncrease } from './paper-table3.ts';
 
 export interface TargetVerdict {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LayerCsvRow } from './layer-csv.ts';
+import type { LayerCsvRow } from '@moepp/run-format';
 import { targetVerdicts } from './targets.ts';
 
 /** A layer.csv row with only what the targets read; the rest empty. */

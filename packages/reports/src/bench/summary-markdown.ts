@@ -3,16 +3,46 @@
  * increase against the theoretical one and the paper's Table 3, FFN rate against plain matmul,
  * ours against PyTorch, peak memory, the training step, peer checks, and where the time goes.
  */
-import type { BenchOptions } from './bench-options.ts';
-import { cellNumber, sameGroup, type LayerCsvRow } from './layer-csv.ts';
-import type { OpProfile } from './op-profile.ts';
-import type { PeerCheck } from './torch-peer.ts';
+import type { BenchEnvironment, LayerCsvRow, PeerCheckRow } from '@moepp/run-format';
+import { cellNumber, sameGroup } from './layer-rows.ts';
 import { paperIncrease } from './paper-table3.ts';
 import { targetVerdicts } from './targets.ts';
 
+/** One op of a profiled call. */
+export interface OpTime {
+  op: string;
+  calls: number;
+  ms: number;
+  /** Share of the call's wall time. */
+  share: number;
+  /** Largest input shapes seen, e.g. `2048x768 · 768x2048` (the first 4, then a count). */
+  example: string;
+  /** A custom op: its time includes the registered kernels it runs. */
+  inclusive: boolean;
+}
 
-/** A Markdown table. */
-export function markdownTable(header: string[], rows: (string | number)[][]): string {
+/** The per-op profile of one call, as the bench measures it (profile.csv flattens it to rows). */
+export interface OpProfile {
+  wallMs: number;
+  /** Time in registered kernels (custom ops excluded, their kernels counted once). */
+  kernelMs: number;
+  ops: OpTime[];
+  /** The costliest op broken down by input shapes (e.g. which matmuls take the time), largest first. */
+  topOpByShape: { op: string; shapes: string; calls: number; ms: number; share: number }[];
+}
+
+/** The benchmark settings the summary quotes. */
+export interface BenchSummaryOptions {
+  preset: string;
+  reps: number;
+  minReps: number;
+  warmup: number;
+  maxGroupSeconds: number;
+}
+
+// The summary's own table layout (`| --- |` rules, cells as given), which BENCHMARKS.md quotes;
+// report tables use format.ts's `markdownTable`.
+function markdownTable(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.map(String).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
@@ -23,15 +53,15 @@ const fix = (v: unknown, digits = 1) => (Number.isFinite(num(v)) ? num(v).toFixe
 const mib = (v: unknown) => (Number.isFinite(num(v)) ? `${(num(v) / 2 ** 20).toFixed(1)}` : '–');
 const ms = (r: LayerCsvRow) => `${fix(r.median_ms, r.median_ms !== null && num(r.median_ms) < 10 ? 2 : 1)} [${fix(r.p20_ms, 1)}–${fix(r.p80_ms, 1)}]`;
 
-export interface SummaryInput {
+export interface BenchSummaryInput {
   rows: LayerCsvRow[];
-  checks: PeerCheck[];
+  checks: PeerCheckRow[];
   profiles: { scope: string; profile: OpProfile }[];
   notes: string[];
-  environment: Record<string, unknown>;
+  environment: BenchEnvironment;
   command: string;
   seconds: number;
-  options: BenchOptions;
+  options: BenchSummaryOptions;
 }
 
 function loadText(v: unknown): string {
@@ -43,15 +73,16 @@ function groupLabel(r: LayerCsvRow): string {
   return `${r.width} ${r.ffn_experts}E ${r.tokens} tok ${r.routing}`;
 }
 
-export function summaryMarkdown(input: SummaryInput): string {
+/** The text of a benchmark folder's `summary.md`. */
+export function benchSummaryMarkdown(input: BenchSummaryInput): string {
   const { rows, environment: env } = input;
   const out: string[] = [];
-  const pkgs = (env.packages ?? {}) as Record<string, string>;
+  const pkgs = env.packages;
   out.push(`# MoE++ benchmark`);
   out.push('');
   out.push(`- command: \`${input.command}\` (preset ${input.options.preset}; ${input.options.reps} timed reps wanted, at least ${input.options.minReps}, ${input.options.warmup} warm-up; a group is capped at ${input.options.maxGroupSeconds} s, the \`reps\` column says how many ran)`);
   out.push(`- machine: ${env.cpu}, ${env.cores} cores, ${env.platform}, Node ${env.node}; load average (1/5/15 min) at start ${loadText(env.loadAverage)}, at end ${loadText(env.loadAverageAtEnd)} (this benchmark alone adds about its thread count; more means other processes shared the cores)`);
-  out.push(`- backend: ${env.backend}, ${env.threads} thread(s)${Array.isArray(env.patches) && env.patches.length ? `, kernel patches: ${(env.patches as string[]).join(', ')}` : ''}; tfjs-core ${pkgs['@tensorflow/tfjs-core'] ?? '?'}, tfjs-backend-wasm ${pkgs['@tensorflow/tfjs-backend-wasm'] ?? '?'}; git ${env.gitCommit ?? '?'}`);
+  out.push(`- backend: ${env.backend}, ${env.threads} thread(s)${env.patches.length ? `, kernel patches: ${env.patches.join(', ')}` : ''}; tfjs-core ${pkgs['@tensorflow/tfjs-core'] ?? '?'}, tfjs-backend-wasm ${pkgs['@tensorflow/tfjs-backend-wasm'] ?? '?'}; git ${env.gitCommit ?? '?'}`);
   out.push(`- started ${env.startedAt}, took ${(input.seconds / 60).toFixed(1)} min`);
   for (const n of input.notes) out.push(`- ${n}`);
   out.push('');
@@ -94,7 +125,7 @@ export function summaryMarkdown(input: SummaryInput): string {
       })));
   }
   if (input.checks.length) {
-    const worst = new Map<string, PeerCheck>();
+    const worst = new Map<string, PeerCheckRow>();
     for (const c of input.checks) {
       const k = `${c.measure} ${c.what.startsWith('grad.') ? 'grad' : c.what}`;
       const w = worst.get(k);

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from './atomic-write.ts';
-import { tempDir } from '../data/fixtures/test-tokenizer.ts';
+import { tempDir } from './testing/temp-dir.ts';
 
 describe('writeFileAtomic', () => {
   it('writes and replaces a file, leaving no temp file behind', () => {

@@ -1,0 +1,80 @@
+/**
+ * `routing.json`: held-out routing statistics of a run's final model (`L` MoE layers, `E`
+ * experts in each). Expert kinds are plain strings, the names of core's kind registry: a new kind
+ * needs no change here.
+ */
+import { z } from 'zod';
+
+/** Per-group FFN experts per token (a POS class, or a BPE piece position). */
+export const groupRoutingSchema = z.object({
+  tokens: z.number(),
+  ffnExpertsPerToken: z.number(),
+});
+export type GroupRouting = z.infer<typeof groupRoutingSchema>;
+
+export const layerRoutingSchema = z.object({
+  /** Index among MoE layers. */
+  layer: z.number().int().nonnegative(),
+  /** Index of the decoder block holding it; readers fall back to `layer`. */
+  block: z.number().int().nonnegative().optional(),
+  /** Routing slots per expert after capacity (length E). */
+  tokensPerExpert: z.array(z.number()),
+  /** Mean FFN experts computed per token. */
+  ffnExpertsPerToken: z.number(),
+  /** Share of all N·K slots per expert kind, plus `dropped` for slots over capacity. */
+  slotShare: z.record(z.string(), z.number()),
+  droppedSlots: z.number().default(0),
+  routerLogitMean: z.number(),
+  routerLogitStd: z.number(),
+  /** Variance of the routing probabilities over tokens and experts. */
+  routingScoreVariance: z.number(),
+  /** Balance loss over its value under perfect heterogeneous balance (1 = balanced). */
+  balanceLossNormalised: z.number().optional(),
+});
+export type LayerRouting = z.infer<typeof layerRoutingSchema>;
+
+const kindList = z.array(z.string());
+const KINDS_SHAPE = 'is neither a list of expert kinds nor one such list per layer';
+
+export const routingFileSchema = z
+  .object({
+    formatVersion: z.literal(1),
+    /**
+     * One list for every layer, or one list per MoE layer (what the trainer writes, since the
+     * experts may vary with depth).
+     */
+    expertKinds: z.union([kindList, z.array(kindList)], { error: KINDS_SHAPE }),
+    layers: z.array(layerRoutingSchema),
+    /** By POS class of the input token (mean over MoE layers). */
+    byPos: z.record(z.string(), groupRoutingSchema).default({}),
+    /** `initial` (first BPE piece of a word) and `fragment` (a later piece). */
+    byPiece: z.record(z.string(), groupRoutingSchema).default({}),
+  })
+  .superRefine((file, ctx) => {
+    const perLayer = isNested(file.expertKinds) ? file.expertKinds : null;
+    if (perLayer && perLayer.length !== file.layers.length) {
+      ctx.addIssue({ code: 'custom', path: ['expertKinds'], message: `${KINDS_SHAPE} (${file.layers.length} layers)` });
+      return;
+    }
+    file.layers.forEach((layer, i) => {
+      const kinds = perLayer ? perLayer[i] : (file.expertKinds as string[]);
+      if (layer.tokensPerExpert.length !== kinds.length) {
+        ctx.addIssue({ code: 'custom', path: ['layers', i, 'tokensPerExpert'], message: `is not ${kinds.length} numbers` });
+      }
+    });
+  });
+export type RoutingFile = z.infer<typeof routingFileSchema>;
+
+function isNested(kinds: string[] | string[][]): kinds is string[][] {
+  return kinds.length > 0 && Array.isArray(kinds[0]);
+}
+
+/**
+ * The expert kinds of each layer, whichever of the two shapes the file uses.
+ *
+ * @example
+ * expertKindsPerLayer({ expertKinds: ['ffn', 'ffn'], layers: [l0, l1] }); // [['ffn', 'ffn'], ['ffn', 'ffn']]
+ */
+export function expertKindsPerLayer(routing: Pick<RoutingFile, 'expertKinds' | 'layers'>): string[][] {
+  return isNested(routing.expertKinds) ? routing.expertKinds : routing.layers.map(() => routing.expertKinds as string[]);
+}
