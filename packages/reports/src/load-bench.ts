@@ -117,8 +117,7 @@ export interface BenchMatch {
 const OWN_IMPLS = new Set(['moe', 'moepp']);
 
 function zcCount(shape: ModelShape): number {
-  const e = shape.moe?.experts;
-  return e ? e.zero + e.copy + e.constant : 0;
+  return shape.moe?.zcExperts ?? 0;
 }
 
 /** Whether a layer.csv row measures the layer shape of `shape`, ignoring τ. */
@@ -130,7 +129,7 @@ function sameLayerShape(row: BenchRow, shape: ModelShape): boolean {
     OWN_IMPLS.has(row.impl) &&
     row.dModel === shape.dModel &&
     row.dFfn === moe.ffnHidden &&
-    row.ffnExperts === moe.experts.ffn &&
+    row.ffnExperts === moe.ffnExperts &&
     row.zcExperts === zcCount(shape)
   );
 }

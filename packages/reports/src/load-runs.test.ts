@@ -116,6 +116,18 @@ describe('loadStudy robustness', () => {
     expect(s.skipped).toEqual([{ runId: 'moe--seed1', reason: 'unfinished: no routing.json' }]);
   });
 
+  it('an MoE run whose summary predates expert cost classes is skipped with the fix', () => {
+    const dir = tmp();
+    cpSync(join(FIXTURE_RESULTS, FIXTURE_STUDY, 'moepp-tau0.75--seed1'), join(dir, 's', 'moepp-tau0.75--seed1'), { recursive: true });
+    const path = join(dir, 's', 'moepp-tau0.75--seed1', 'summary.json');
+    const summary = JSON.parse(readFileSync(path, 'utf8'));
+    delete summary.expertCostClasses;
+    writeFileSync(path, JSON.stringify(summary));
+    const s = loadStudy(dir, 's');
+    expect(s.runs).toEqual([]);
+    expect(s.skipped).toEqual([{ runId: 'moepp-tau0.75--seed1', reason: expect.stringMatching(/^older format: summary.json has no expertCostClasses .*rerun it with --force/) }]);
+  });
+
   it('listStudies finds studies, not the bench folder', () => {
     expect(listStudies(FIXTURE_RESULTS)).toEqual(['tiny-ablation']);
     expect(listStudies(join(tmp(), 'missing'))).toEqual([]);

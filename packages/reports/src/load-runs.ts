@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvNumber, parseCsv } from '@moepp/run-format';
 import {
-  parseRouting, parseRunConfig, parseStudyFile, parseSummary, RunFormatError,
+  costClassesOf, parseRouting, parseRunConfig, parseStudyFile, parseSummary, RunFormatError, type ExpertCostClasses,
   type EvalRow, type MetricsRow, type ModelShape, type RoutingStats, type RunSummary, type StudyFile,
 } from './run-folder-format.ts';
 
@@ -19,6 +19,8 @@ export interface LoadedRun {
   seed: number;
   summary: RunSummary;
   shape: ModelShape;
+  /** Cost class of every expert kind the run knew (summary.json). */
+  expertCostClasses: ExpertCostClasses;
   metrics: MetricsRow[];
   evals: EvalRow[];
   routing: RoutingStats;
@@ -148,7 +150,10 @@ function parseEvals(rows: Record<string, string>[]): EvalRow[] {
  */
 export function loadRun(dir: string, runId: string, study?: string): LoadedRun {
   const summary = parseSummary(readJson(dir, 'summary.json'));
-  const config = parseRunConfig(readJson(dir, 'config.json'));
+  const configJson = readJson(dir, 'config.json');
+  const isMoe = ((configJson as { model?: { moe?: unknown } } | null)?.model?.moe ?? null) !== null;
+  const expertCostClasses = costClassesOf(summary, isMoe);
+  const config = parseRunConfig(configJson, expertCostClasses);
   if (summary.runId !== runId) {
     throw new RunFormatError(`inconsistent: summary.json names run '${summary.runId}', folder is '${runId}'`);
   }
@@ -164,10 +169,10 @@ export function loadRun(dir: string, runId: string, study?: string): LoadedRun {
   const routing =
     config.shape.moe === null && !existsSync(join(dir, 'routing.json'))
       ? { formatVersion: 1, expertKinds: [], layers: [], byPos: {}, byPiece: {} }
-      : parseRouting(readJson(dir, 'routing.json'));
+      : parseRouting(readJson(dir, 'routing.json'), expertCostClasses);
   const metrics = parseMetrics(readCsv(dir, 'metrics.csv'));
   const evals = parseEvals(readCsv(dir, 'eval.csv'));
-  return { runId, dir, configName: summary.configName, seed: summary.seed, summary, shape: config.shape, metrics, evals, routing };
+  return { runId, dir, configName: summary.configName, seed: summary.seed, summary, shape: config.shape, expertCostClasses, metrics, evals, routing };
 }
 
 /** Options of `loadStudy`. */

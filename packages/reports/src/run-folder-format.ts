@@ -1,24 +1,21 @@
 /**
  * The run-folder files as reports use them: parsed and validated with @moepp/run-format's
  * schemas (the source of truth, docs/run-folder.md), then shaped for the tables and figures —
- * every expert kind reports knows present in counts and shares (0 when absent), each routing
- * layer with its own list of kinds. A file that does not fit throws a `RunFormatError` whose
- * message is the reason a report prints when it skips the run.
+ * every expert kind the run knew present in counts and shares (0 when absent), each routing
+ * layer with its own list of kinds. Reports know no kind by name: which kinds exist and which are
+ * FFN-like come from the run's `summary.json#expertCostClasses` (core's registry when it
+ * trained). A file that does not fit throws a `RunFormatError` whose message is the reason a
+ * report prints when it skips the run.
  */
 import {
   expertKindsPerLayer, parseRunFile, routingFileSchema, runConfigSchema, runSummarySchema, RunFormatError, studyFileSchema,
-  type GroupRouting, type RunSummary, type StudyFile as StudyFileJson,
+  type CostClass, type GroupRouting, type RunSummary, type StudyFile as StudyFileJson,
 } from '@moepp/run-format';
 
 export { FORMAT_VERSION, RunFormatError, checkFormatVersion, type GroupRouting, type RunSummary, type SplitMetrics } from '@moepp/run-format';
 
-/**
- * The expert kinds the figures name and colour (same spelling as `@moepp/core`'s registry). A
- * kind not listed here is still read and kept; it is simply not drawn on its own.
- */
-export type ExpertKind = 'ffn' | 'zero' | 'copy' | 'constant';
-export const EXPERT_KINDS: readonly ExpertKind[] = ['ffn', 'zero', 'copy', 'constant'];
-export const ZC_KINDS: readonly ExpertKind[] = ['zero', 'copy', 'constant'];
+/** Cost class of each expert kind the run knew, in core's registration order (`summary.json#expertCostClasses`). */
+export type ExpertCostClasses = Record<string, CostClass>;
 
 /** POS classes written to `routing.json#byPos`, in the order the contract lists them. */
 export const POS_CLASSES = [
@@ -26,11 +23,23 @@ export const POS_CLASSES = [
   'conjunction', 'number', 'punctuation', 'other',
 ] as const;
 
-/** Counts or shares by kind: every kind of `EXPERT_KINDS` (0 when absent), plus any other in the file. */
-export type KindRecord = Record<ExpertKind, number> & Record<string, number>;
+/** Counts or shares by kind: every kind of the run's cost classes (0 when absent), plus any other in the file. */
+export type KindRecord = Record<string, number>;
 
-function withKnownKinds(record: Record<string, number>): KindRecord {
-  return { ...Object.fromEntries(EXPERT_KINDS.map((k) => [k, 0])), ...record } as KindRecord;
+function withKnownKinds(record: Record<string, number>, classes: ExpertCostClasses): KindRecord {
+  return { ...Object.fromEntries(Object.keys(classes).map((k) => [k, 0])), ...record };
+}
+
+/** The zero-computation kinds among `classes`, in registration order. */
+export function zeroComputationKinds(classes: ExpertCostClasses): string[] {
+  return Object.keys(classes).filter((k) => classes[k] === 'zero-computation');
+}
+
+/** The cost classes a summary records; an MoE run whose summary predates them cannot be reported. */
+export function costClassesOf(summary: RunSummary, isMoe: boolean): ExpertCostClasses {
+  if (summary.expertCostClasses) return summary.expertCostClasses;
+  if (!isMoe) return {};
+  throw new RunFormatError('older format: summary.json has no expertCostClasses (written before moepp recorded them); rerun it with --force to report it');
 }
 
 /** The part of `config.json#model` (core's ModelConfig) that reports need. */
@@ -40,6 +49,9 @@ export interface ModelShape {
   /** null for a dense model (`model.moe === null`). */
   moe: {
     experts: KindRecord;
+    /** Experts of FFN-like kinds, and of zero-computation kinds (from the run's cost classes). */
+    ffnExperts: number;
+    zcExperts: number;
     topK: number;
     ffnHidden: number;
     tau: number;
@@ -117,12 +129,18 @@ export function parseSummary(json: unknown): RunSummary {
 // a field added since stays readable.
 const configFields = runConfigSchema.pick({ formatVersion: true, configName: true, seed: true, model: true });
 
-/** Reads the model shape out of `config.json` (core's ModelConfig under `model`). */
-export function parseRunConfig(json: unknown): { configName: string; seed: number; shape: ModelShape } {
+/**
+ * Reads the model shape out of `config.json` (core's ModelConfig under `model`); `classes` are the
+ * run's expert cost classes (`costClassesOf`).
+ */
+export function parseRunConfig(json: unknown, classes: ExpertCostClasses): { configName: string; seed: number; shape: ModelShape } {
   const { configName, seed, model } = parseRunFile(configFields, json, 'config.json');
   const m = model.moe;
+  const count = (cls: CostClass) => (m ? Object.entries(m.experts).reduce((s, [k, n]) => s + (classOf(classes, k) === cls ? n : 0), 0) : 0);
   const moe: ModelShape['moe'] = m && {
-    experts: withKnownKinds(m.experts),
+    experts: withKnownKinds(m.experts, classes),
+    ffnExperts: count('ffn'),
+    zcExperts: count('zero-computation'),
     topK: m.topK,
     ffnHidden: m.ffnHidden,
     tau: m.tau,
@@ -137,7 +155,7 @@ export function parseRunConfig(json: unknown): { configName: string; seed: numbe
  * Parses `routing.json`. `expertKinds` is either one list for every layer (docs/run-folder.md)
  * or one list per MoE layer (what the trainer writes, since experts may vary with depth).
  */
-export function parseRouting(json: unknown): RoutingStats {
+export function parseRouting(json: unknown, classes: ExpertCostClasses): RoutingStats {
   const file = parseRunFile(routingFileSchema, json, 'routing.json');
   const perLayer = expertKindsPerLayer(file);
   return {
@@ -149,7 +167,7 @@ export function parseRouting(json: unknown): RoutingStats {
       expertKinds: perLayer[i],
       tokensPerExpert: l.tokensPerExpert,
       ffnExpertsPerToken: l.ffnExpertsPerToken,
-      slotShare: withKnownKinds(l.slotShare),
+      slotShare: withKnownKinds(l.slotShare, classes),
       droppedSlots: l.droppedSlots,
       routerLogitMean: l.routerLogitMean,
       routerLogitStd: l.routerLogitStd,
@@ -158,4 +176,10 @@ export function parseRouting(json: unknown): RoutingStats {
     byPos: file.byPos,
     byPiece: file.byPiece,
   };
+}
+
+function classOf(classes: ExpertCostClasses, kind: string): CostClass {
+  const cls = classes[kind];
+  if (!cls) throw new RunFormatError(`config.json: expert kind '${kind}' has no cost class in summary.json#expertCostClasses`);
+  return cls;
 }

@@ -37,15 +37,14 @@ export interface ConfigRow {
 
 /** ZC expert count of a shape (0 for vanilla MoE and dense). */
 export function zcExperts(shape: ModelShape): number {
-  const e = shape.moe?.experts;
-  return e ? e.zero + e.copy + e.constant : 0;
+  return shape.moe?.zcExperts ?? 0;
 }
 
 /** '8+4', '8' or 'dense'. */
 export function expertsLabel(shape: ModelShape): string {
   if (!shape.moe) return 'dense';
   const zc = zcExperts(shape);
-  return zc > 0 ? `${shape.moe.experts.ffn}+${zc}` : `${shape.moe.experts.ffn}`;
+  return zc > 0 ? `${shape.moe.ffnExperts}+${zc}` : `${shape.moe.ffnExperts}`;
 }
 
 /** τ of a config, or null where it cannot matter. */
@@ -157,7 +156,7 @@ export function summaryCsv(rows: ConfigRow[]): string {
       baseline: r.isBaseline ? 'yes' : 'no',
       n_runs: r.n,
       seeds: r.seeds.join(' '),
-      ffn_experts: r.shape.moe?.experts.ffn ?? 0,
+      ffn_experts: r.shape.moe?.ffnExperts ?? 0,
       zc_experts: zcExperts(r.shape),
       tau: csvValue(r.tau),
       gating_residual: r.gatingResidual === null ? '' : r.gatingResidual ? 'yes' : 'no',

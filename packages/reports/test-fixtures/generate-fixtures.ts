@@ -219,6 +219,8 @@ function summaryJson(c: Cfg, seed: number): RunSummary {
     val: { loss: c.valLoss[i], perplexity: r6(Math.exp(c.valLoss[i])), accuracy: c.valAcc[i] },
     test: { loss: testLoss, perplexity: r6(Math.exp(testLoss)), accuracy: r6(c.valAcc[i] - 0.002) },
     eval: { tokensPerSecond: 21000 }, backend: 'wasm', threads: 2,
+    // What a run of the built-in registry records (core's experts/index.ts registration order).
+    expertCostClasses: { ffn: 'ffn', zero: 'zero-computation', copy: 'zero-computation', constant: 'zero-computation' },
   };
 }
 

@@ -14,7 +14,7 @@ export {
   runConfigSchema, modelConfigSchema, moeConfigSchema, expertCountsSchema, trainingConfigSchema, dataConfigSchema,
   type RunConfigFile, type ModelConfigFile, type MoeConfigFile, type ExpertCounts, type TrainingConfig, type DataConfig,
 } from './config-json.ts';
-export { runSummarySchema, splitMetricsSchema, type RunSummary, type SplitMetrics } from './summary-json.ts';
+export { runSummarySchema, splitMetricsSchema, costClassSchema, type RunSummary, type SplitMetrics, type CostClass } from './summary-json.ts';
 export {
   routingFileSchema, layerRoutingSchema, groupRoutingSchema, expertKindsPerLayer,
   type RoutingFile, type LayerRouting, type GroupRouting,

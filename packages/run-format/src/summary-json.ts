@@ -11,6 +11,13 @@ export const splitMetricsSchema = z.object({
 });
 export type SplitMetrics = z.infer<typeof splitMetricsSchema>;
 
+/**
+ * `ffn`: an FFN-like expert (O(D·I) per token); `zero-computation`: O(D) per token. The class of
+ * each expert kind comes from @moepp/core's kind registry.
+ */
+export const costClassSchema = z.enum(['ffn', 'zero-computation']);
+export type CostClass = z.infer<typeof costClassSchema>;
+
 // Key order is the order problems are reported in: identity first, then the numbers.
 export const runSummarySchema = z.object({
   formatVersion: z.literal(1),
@@ -35,5 +42,11 @@ export const runSummarySchema = z.object({
   eval: z.object({ tokensPerSecond: z.number().nullable().default(null) }).default({ tokensPerSecond: null }),
   backend: z.string().default('unknown'),
   threads: z.number().nullable().default(null),
+  /**
+   * The cost class of every expert kind registered when the run trained, in registration order:
+   * readers count FFN and zero-computation experts, and order and colour kinds, by it instead of
+   * knowing kinds by name. Absent in summaries written before it was recorded.
+   */
+  expertCostClasses: z.record(z.string(), costClassSchema).optional(),
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;

@@ -12,8 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVAL_CSV_COLUMNS, metricsCsvColumns, writeFileAtomic, type RunSummary } from '@moepp/run-format';
 import {
-  countParameters, decodeSafetensors, encodeSafetensors, forwardFlopsPerToken, loadModelWeights, MoeppLM, saveModelWeights, trainingContext,
-  type ExecutorName,
+  countParameters, decodeSafetensors, encodeSafetensors, expertKind, expertKindNames, forwardFlopsPerToken, loadModelWeights, MoeppLM,
+  saveModelWeights, trainingContext, type ExecutorName,
 } from '@moepp/core';
 import { RandomWindowBatcher, type RandomBatcherState } from '../data/index.js';
 import type { PreparedData } from '../data/index.js';
@@ -188,6 +188,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       eval: { tokensPerSecond: (val.result.tokensPerSecond + test.result.tokensPerSecond) / 2 },
       backend: options.backend.backend,
       threads: options.backend.threads,
+      expertCostClasses: Object.fromEntries(expertKindNames().map((k) => [k, expertKind(k).costClass])),
     };
     folder.writeJson('summary.json', summary);
     return summary;

@@ -10,8 +10,8 @@ import { round, VL_SCHEMA, type FigureContext } from './common.ts';
 import type { Figure, SkippedFigure } from './render.ts';
 
 /** Axis label of expert `e`: its index, plus its kind for ZC experts ('e9 copy'). */
-export function expertLabel(e: number, kind: string): string {
-  return kind === 'ffn' ? `e${e}` : `e${e} ${kind}`;
+export function expertLabel(e: number, kind: string, zeroComputation: boolean): string {
+  return zeroComputation ? `e${e} ${kind}` : `e${e}`;
 }
 
 /** Builds the expert-load heatmap. */
@@ -35,7 +35,8 @@ export function expertLoadFigure(ctx: FigureContext): Figure | SkippedFigure {
           return total > 0 ? l.tokensPerExpert[e] / total : NaN;
         });
         const s = summarize(shares);
-        cells.push({ config, layer, expert: e, label: expertLabel(e, kind), kind, zc: kind !== 'ffn', share: round(s.mean * 100), n: s.n });
+        const zc = runs[0].expertCostClasses[kind] === 'zero-computation';
+        cells.push({ config, layer, expert: e, label: expertLabel(e, kind, zc), kind, zc, share: round(s.mean * 100), n: s.n });
       });
     }
   }

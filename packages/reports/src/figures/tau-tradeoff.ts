@@ -39,7 +39,7 @@ export function tauTradeoffFigure(ctx: FigureContext): Figure | SkippedFigure {
         }
       }
     }
-    const paper = PAPER_TABLE3.find((p) => p.ffn === shape.moe!.experts.ffn && p.zc === zcExperts(shape));
+    const paper = PAPER_TABLE3.find((p) => p.ffn === shape.moe!.ffnExperts && p.zc === zcExperts(shape));
     if (paper && !speed.some((s) => s.series === `paper ${paper.model}`)) {
       for (const [tau, inc] of Object.entries(paper.increase)) speed.push({ series: `paper ${paper.model}`, kind: 'paper', tau: Number(tau), increase: inc });
     }
