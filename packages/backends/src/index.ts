@@ -5,4 +5,4 @@
  */
 export { initWasmBackend, runtimeSupportsWasmThreads, MAX_WASM_THREADS, type WasmInitOptions, type WasmBackendInfo } from './wasm/threads.ts';
 export { patchWasmKernels, patchedWasmKernels, WASM_KERNEL_PATCHES, type WasmKernelPatch } from './wasm/kernel-patches.ts';
-export { readRows, writeRows, heapView, activeWasmBackend, type HeapArray, type WasmBackendView } from './heap-io.ts';
+export { readRows, writeRows, heapView, activeWasmBackend, type HeapArray, type HeapOwner, type WasmBackendView } from './heap-io.ts';
