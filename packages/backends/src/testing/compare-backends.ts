@@ -59,12 +59,28 @@ export function counts(): { tensors: number; buffers: number } {
 }
 
 /**
- * Initialises `wasm` with 2 threads (so the thread-pool branches of the patched kernels run) and
- * applies the kernel patches; for each kernel test file's `beforeAll`.
+ * The configuration the wasm kernel tests check: `blas` when `MOEPP_BACKEND=blas` (CI's default
+ * run: the patched kernels then run with the BLAS GEMM kernels over them, as in a `blas` run),
+ * else plain patched `wasm` (CI's second run of these tests).
  */
-export async function initPatchedWasm(): Promise<void> {
+export const kernelTestConfig = (env: Record<string, string | undefined> = process.env): 'wasm' | 'blas' =>
+  env.MOEPP_BACKEND?.trim().toLowerCase() === 'blas' ? 'blas' : 'wasm';
+
+/**
+ * Initialises `wasm` (by default with 2 threads, so the thread-pool branches of the patched
+ * kernels run), applies the kernel patches and, under {@link kernelTestConfig} `blas`, registers
+ * the BLAS GEMM kernels — failing loudly when the addon cannot load, since `blas` was asked for.
+ */
+export async function initWasmForKernelTests(threads = 2): Promise<void> {
   const { initWasmBackend } = await import('../wasm/threads.ts');
   const { patchWasmKernels } = await import('../wasm/kernel-patches.ts');
-  await initWasmBackend({ threads: 2 });
+  await initWasmBackend({ threads });
   patchWasmKernels();
+  if (kernelTestConfig() === 'blas') {
+    const { loadBlasAddon, BLAS_INSTALL_HINT } = await import('../blas/addon.ts');
+    const { registerBlasKernels } = await import('../blas/blas-kernels.ts');
+    const blas = loadBlasAddon();
+    if (!blas.ok) throw new Error(`MOEPP_BACKEND=blas, but ${blas.reason}; ${BLAS_INSTALL_HINT}`);
+    registerBlasKernels(blas.addon);
+  }
 }

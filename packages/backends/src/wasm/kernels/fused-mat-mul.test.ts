@@ -1,9 +1,9 @@
 /** The patched wasm `_FusedMatMul` against the `cpu` backend: bias, activation, transposes, batches. */
 import { beforeAll, describe, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { expectSameOnBothBackends, initPatchedWasm, input } from '../../testing/compare-backends.ts';
+import { expectSameOnBothBackends, initWasmForKernelTests, input } from '../../testing/compare-backends.ts';
 
-beforeAll(initPatchedWasm);
+beforeAll(() => initWasmForKernelTests());
 
 describe('patched _FusedMatMul (wasm)', () => {
   it('_FusedMatMul (bias, activation, transposes, batches) matches cpu — the original adds the wrong bias there', () => {

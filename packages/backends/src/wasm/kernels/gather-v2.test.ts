@@ -1,9 +1,9 @@
 /** The patched wasm `GatherV2` against the `cpu` backend, and its index check (no leaked output). */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { counts, expectSameOnBothBackends, initPatchedWasm, input } from '../../testing/compare-backends.ts';
+import { counts, expectSameOnBothBackends, initWasmForKernelTests, input } from '../../testing/compare-backends.ts';
 
-beforeAll(initPatchedWasm);
+beforeAll(() => initWasmForKernelTests());
 
 describe('patched GatherV2 (wasm)', () => {
   it('GatherV2 matches cpu (rows, other axes, batch dims, int32) and rejects bad indices', () => {

@@ -1,9 +1,9 @@
 /** The patched wasm `Sum` and `Mean` against the `cpu` backend over leading, middle, trailing and split axes. */
 import { beforeAll, describe, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { expectSameOnBothBackends, initPatchedWasm, input } from '../../testing/compare-backends.ts';
+import { expectSameOnBothBackends, initWasmForKernelTests, input } from '../../testing/compare-backends.ts';
 
-beforeAll(initPatchedWasm);
+beforeAll(() => initWasmForKernelTests());
 
 describe('patched Sum and Mean (wasm)', () => {
   it('Sum and Mean match cpu over leading, middle, trailing and split axes', () => {

@@ -1,9 +1,9 @@
 /** The patched wasm `Slice` against the `cpu` backend: contiguous or not, ranks 1–5, int32 and bool. */
 import { beforeAll, describe, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { expectSameOnBothBackends, initPatchedWasm, input } from '../../testing/compare-backends.ts';
+import { expectSameOnBothBackends, initWasmForKernelTests, input } from '../../testing/compare-backends.ts';
 
-beforeAll(initPatchedWasm);
+beforeAll(() => initWasmForKernelTests());
 
 describe('patched Slice (wasm)', () => {
   it('Slice matches cpu (contiguous or not, ranks 1–5, int32 and bool)', () => {

@@ -1,9 +1,9 @@
 /** The patched wasm `SplitV` against the `cpu` backend: even and uneven splits along every axis. */
 import { beforeAll, describe, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { expectSameOnBothBackends, initPatchedWasm, input } from '../../testing/compare-backends.ts';
+import { expectSameOnBothBackends, initWasmForKernelTests, input } from '../../testing/compare-backends.ts';
 
-beforeAll(initPatchedWasm);
+beforeAll(() => initWasmForKernelTests());
 
 describe('patched SplitV (wasm)', () => {
   it('SplitV matches cpu (even and uneven splits, every axis)', () => {

@@ -1,9 +1,9 @@
 /** The patched wasm `Transpose` against the `cpu` backend: last-two swaps (the host path) and other permutations. */
 import { beforeAll, describe, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { expectSameOnBothBackends, initPatchedWasm, input } from '../../testing/compare-backends.ts';
+import { expectSameOnBothBackends, initWasmForKernelTests, input } from '../../testing/compare-backends.ts';
 
-beforeAll(initPatchedWasm);
+beforeAll(() => initWasmForKernelTests());
 
 describe('patched Transpose (wasm)', () => {
   it('Transpose matches cpu for swaps of the last two axes and other permutations', () => {

@@ -4,9 +4,9 @@
  */
 import { beforeAll, describe, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { expectSameOnBothBackends, initPatchedWasm, input } from '../../testing/compare-backends.ts';
+import { expectSameOnBothBackends, initWasmForKernelTests, input } from '../../testing/compare-backends.ts';
 
-beforeAll(initPatchedWasm);
+beforeAll(() => initWasmForKernelTests());
 
 describe('added UnsortedSegmentSum (wasm)', () => {
   it('UnsortedSegmentSum matches cpu, dropping out-of-range ids', () => {
