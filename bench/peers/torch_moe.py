@@ -18,7 +18,9 @@ bench computed with the same weights, then times the same measures with the same
 interleaving MoE and MoE++ in rounds. It prints one JSON object on stdout.
 
 Needs only torch and numpy (Debian: python3-torch, libopenblas0-pthread); the .safetensors file
-is parsed here directly, so the `safetensors` package is not needed.
+is parsed here directly, so the `safetensors` package is not needed. The spec's thread count is
+set on torch and on its OpenBLAS (openblas_threads.py), and OpenBLAS's own report of it is in the
+output as `openblas_threads` (null when torch does not use OpenBLAS).
 
 Tensors in the file (float32; indices stored as float32, exact below 2**24):
   experts.{e}.w_gate (D, I), experts.{e}.w_up (D, I), experts.{e}.w_down (I, D)   shared FFN experts
@@ -37,6 +39,8 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from openblas_threads import require_openblas_threads
 
 MIN_LOGIT_STD = 1e-6
 
@@ -142,7 +146,10 @@ def main():
         raise SystemExit("usage: torch_moe.py <bench-spec.safetensors>")
     tensors, meta = read_safetensors(args[0])
     spec = json.loads(meta["spec"])
-    torch.set_num_threads(int(spec.get("threads", 2)))
+    threads = int(spec.get("threads", 2))
+    torch.set_num_threads(threads)
+    # torch.set_num_threads does not reach Debian torch's OpenBLAS pool: set and verify it there.
+    openblas_threads, openblas_library = require_openblas_threads(threads)
     top_k = spec["top_k"]
     layers = {impl: Layer(impl, v["kinds"], v["residual"], tensors) for impl, v in spec["impls"].items()}
     cases = spec["cases"]
@@ -222,7 +229,14 @@ def main():
         k: {"median_ms": quantile(v, 0.5), "p20_ms": quantile(v, 0.2), "p80_ms": quantile(v, 0.8), "reps": len(v)}
         for k, v in times.items()
     }
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "checks": checks, "times": summary}))
+    print(json.dumps({
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "openblas_threads": openblas_threads,
+        "openblas_library": openblas_library,
+        "checks": checks,
+        "times": summary,
+    }))
 
 
 if __name__ == "__main__":

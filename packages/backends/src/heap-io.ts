@@ -18,6 +18,15 @@ export interface WasmBackendView {
 
 export type HeapArray = Float32Array | Int32Array | Uint8Array;
 
+/**
+ * What `heapView` needs of a backend. `wasm` is left untyped so that tfjs-backend-wasm's own
+ * `BackendWasm` fits too: its module type extends emscripten's, whose typings tfjs does not ship.
+ */
+export interface HeapOwner {
+  wasm: unknown;
+  getMemoryOffset(dataId: object): number;
+}
+
 /** The active backend as a wasm backend, or null when it is another backend. */
 export function activeWasmBackend(): WasmBackendView | null {
   if (tf.getBackend() !== 'wasm') return null;
@@ -29,10 +38,11 @@ export function activeWasmBackend(): WasmBackendView | null {
  * A view of a tensor's data on the wasm heap, typed by its dtype. Valid until the next tensor
  * allocation, which may grow (and so move) the heap.
  */
-export function heapView(backend: Pick<WasmBackendView, 'wasm' | 'getMemoryOffset'>, info: { dataId: object; shape: readonly number[]; dtype?: string }): HeapArray {
+export function heapView(backend: HeapOwner, info: { dataId: object; shape: readonly number[]; dtype?: string }): HeapArray {
   // The threaded build can grow its shared memory from any thread; `wasmMemory.buffer` is always
   // the current one, while `HEAPU8` may lag behind.
-  const buffer = backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
+  const module = backend.wasm as WasmBackendView['wasm'];
+  const buffer = module.wasmMemory?.buffer ?? module.HEAPU8.buffer;
   const offset = backend.getMemoryOffset(info.dataId);
   const n = info.shape.reduce((a, b) => a * b, 1);
   if (info.dtype === 'int32') return new Int32Array(buffer, offset, n);

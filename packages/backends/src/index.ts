@@ -1,8 +1,11 @@
 /**
  * @moepp/backends — tfjs backend plumbing: making the `wasm` backend fast and trainable in Node
- * (threads, kernel patches) and reading / writing tensor data in place on the host (heap I/O).
+ * (threads, kernel patches), OpenBLAS GEMM kernels over it (the optional `blas` configuration),
+ * and reading / writing tensor data in place on the host (heap I/O).
  * The model never selects a backend; @moepp/experiments' select-backend does, with these.
  */
 export { initWasmBackend, runtimeSupportsWasmThreads, MAX_WASM_THREADS, type WasmInitOptions, type WasmBackendInfo } from './wasm/threads.ts';
 export { patchWasmKernels, patchedWasmKernels, WASM_KERNEL_PATCHES, type WasmKernelPatch } from './wasm/kernel-patches.ts';
-export { readRows, writeRows, heapView, activeWasmBackend, type HeapArray, type WasmBackendView } from './heap-io.ts';
+export { loadBlasAddon, BLAS_INSTALL_HINT, DEFAULT_BLAS_ADDON_PATH, type BlasAddon, type BlasAddonLoad } from './blas/addon.ts';
+export { registerBlasKernels, unregisterBlasKernels, blasKernelsRegistered, setBlasThreads, BLAS_KERNELS, type BlasKernel } from './blas/blas-kernels.ts';
+export { readRows, writeRows, heapView, activeWasmBackend, type HeapArray, type HeapOwner, type WasmBackendView } from './heap-io.ts';

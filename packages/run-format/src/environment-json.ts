@@ -4,7 +4,12 @@ import { z } from 'zod';
 export const runEnvironmentSchema = z.object({
   /** tfjs backend name (`wasm`, `tensorflow`, `cpu`). */
   backend: z.string(),
+  /** Threads doing the arithmetic: for `blas`, OpenBLAS's as the library reports them. */
   threads: z.number(),
+  /** `blas` only: XNNPACK's threads for the ops left on wasm. */
+  wasmThreads: z.number().optional(),
+  /** `blas` only: the OpenBLAS build loaded (`openblas_get_config()`). */
+  blasLibrary: z.string().optional(),
   /** How MoE++ experts executed (@moepp/core's executors: `host`, `tf-ops`); absent in folders written before it was recorded. */
   executor: z.string().optional(),
   /** `process.version`. */

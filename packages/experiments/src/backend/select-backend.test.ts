@@ -1,6 +1,8 @@
 /**
  * Backend selection on this kind of machine: no libtensorflow (the native packages are installed
- * without their addon), so `auto` lands on wasm; explicit choices and invalid settings.
+ * without their addon), so `auto` lands on wasm when the OpenBLAS addon is missing too (simulated
+ * here; `blas` itself is tested in select-backend-blas.test.ts); explicit choices and invalid
+ * settings.
  */
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,6 +12,8 @@ import { dirname, join } from 'node:path';
 import { BACKEND_CHOICES, BackendError, selectBackend } from './select-backend.js';
 
 const noEnv = {};
+/** An OpenBLAS addon that was never built, whatever this machine has. */
+const missingBlas = () => ({ ok: false as const, reason: 'the OpenBLAS addon is not built (simulated)' });
 
 /** Whether a native TensorFlow addon is installed (then auto would rightly not pick wasm). */
 function nativeAddonInstalled(): boolean {
@@ -26,8 +30,9 @@ function nativeAddonInstalled(): boolean {
 const withoutNative = !nativeAddonInstalled();
 
 describe('selectBackend', () => {
-  it.runIf(withoutNative)('auto picks wasm with threads and kernel patches when native TensorFlow cannot load', async () => {
-    const b = await selectBackend({ env: noEnv, threads: 2 });
+  it.runIf(withoutNative)('auto picks wasm with threads and kernel patches when native TensorFlow and the OpenBLAS addon cannot load', async () => {
+    const warnings: string[] = [];
+    const b = await selectBackend({ env: noEnv, threads: 2, loadBlas: missingBlas, warn: (line) => warnings.push(line) });
     expect(b.backend).toBe('wasm');
     expect(b.tfjsBackend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
@@ -35,9 +40,10 @@ describe('selectBackend', () => {
     expect(b.simd).toBe(true);
     expect(b.patches).toContain('BatchMatMul');
     expect(b.patches).toContain('UnsortedSegmentSum');
-    expect(b.detail).toMatch(/^auto; tensorflow-gpu unavailable \(.*tfjs-node-gpu.*\); tensorflow unavailable \(.*tfjs-node.*\)$/);
-    expect(b.description).toMatch(/^wasm \(SIMD, 2 threads, \d+ kernel patches\) — auto; tensorflow-gpu, tensorflow: libtensorflow not installed$/);
+    expect(b.detail).toMatch(/^auto; tensorflow-gpu unavailable \(.*tfjs-node-gpu.*\); tensorflow unavailable \(.*tfjs-node.*\); blas unavailable \(the OpenBLAS addon is not built \(simulated\)\)$/);
+    expect(b.description).toMatch(/^wasm \(SIMD, 2 threads, \d+ kernel patches\) — auto; tensorflow-gpu, tensorflow: libtensorflow not installed; blas: OpenBLAS addon not available$/);
     expect(b.description).not.toContain('\n');
+    expect(warnings).toEqual([b.notice]);
   });
 
   it('explicit cpu works, from the option or from MOEPP_BACKEND', async () => {

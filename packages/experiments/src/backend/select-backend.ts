@@ -3,16 +3,20 @@
  *
  * `auto` takes the fastest backend that loads here: native TensorFlow with CUDA
  * (`@tensorflow/tfjs-node-gpu`), native TensorFlow on the CPU (`@tensorflow/tfjs-node`), then
- * WebAssembly with one thread per core and the kernel patches of @moepp/backends, then plain JS
- * (`cpu`). The native packages are optional dependencies whose install script downloads
+ * `blas` — WebAssembly with the kernel patches of @moepp/backends and OpenBLAS GEMM kernels over
+ * it — when the OpenBLAS addon loads, then plain WebAssembly (`wasm`), then plain JS (`cpu`).
+ * The native TensorFlow packages are optional dependencies whose install script downloads
  * libtensorflow; on a closed network that download fails, the package stays without its native
- * addon, and loading it throws — which is caught here and reported, never fatal in `auto`.
+ * addon, and loading it throws — which is caught here and reported, never fatal in `auto`. The
+ * OpenBLAS addon is built at install time where OpenBLAS and a compiler are present; without
+ * it `auto` says in one line what to install and uses `wasm`.
  *
  * An explicit choice (`--backend`, else `MOEPP_BACKEND`) that cannot load is an error that says
- * why and what to do instead; `MOEPP_THREADS` (or `--threads`) sets the wasm thread count. One
- * thread per core is the default, but XNNPACK wakes its pool for every operator: on a 2-core
- * machine shared with other work, `MOEPP_THREADS=1` trains the small preset ~2× faster
- * (BENCHMARKS.md, "wasm backend: threads and kernel patches").
+ * why and what to do instead; `MOEPP_THREADS` (or `--threads`) sets the thread count: XNNPACK's
+ * for `wasm`, OpenBLAS's for `blas` (whose remaining wasm ops run on one thread). One thread is
+ * the default: XNNPACK wakes its pool for every operator, and on a 2-core machine shared with
+ * other work `MOEPP_THREADS=1` trains the small preset ~2× faster (BENCHMARKS.md, "wasm
+ * backend: threads and kernel patches"; for OpenBLAS, "BLAS GEMM kernels").
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -21,12 +25,22 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { initWasmBackend, MAX_WASM_THREADS, patchWasmKernels } from '@moepp/backends';
+import {
+  BLAS_INSTALL_HINT,
+  initWasmBackend,
+  loadBlasAddon,
+  MAX_WASM_THREADS,
+  patchWasmKernels,
+  registerBlasKernels,
+  setBlasThreads,
+  unregisterBlasKernels,
+  type BlasAddonLoad,
+} from '@moepp/backends';
 
 const require = createRequire(import.meta.url);
 
 /** Values accepted by `--backend` and `MOEPP_BACKEND`. */
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'blas', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
@@ -39,6 +53,13 @@ export type BackendName = Exclude<BackendChoice, 'auto'>;
  */
 export const DEFAULT_WASM_THREADS = 1;
 
+/**
+ * `blas` runs its non-GEMM ops on wasm with one thread: what is left there is small elementwise
+ * work, for which XNNPACK's per-operator pool wake-up costs more than it gains (see above), and
+ * OpenBLAS's own threads do the products.
+ */
+export const BLAS_WASM_THREADS = 1;
+
 export class BackendError extends Error {
   override name = 'BackendError';
 }
@@ -48,8 +69,12 @@ export interface SelectBackendOptions {
   requested?: string;
   /** `--threads` for wasm; overrides `MOEPP_THREADS`. Default: {@link DEFAULT_WASM_THREADS}. */
   threads?: number;
-  /** Environment to read `MOEPP_BACKEND` / `MOEPP_THREADS` from (tests pass their own). */
+  /** Environment to read `MOEPP_BACKEND` / `MOEPP_THREADS` / `MOEPP_BLAS_ADDON` (the addon's path) from (tests pass their own). */
   env?: Record<string, string | undefined>;
+  /** Loads the OpenBLAS addon (default: @moepp/backends' `loadBlasAddon`); tests inject a missing one. */
+  loadBlas?: () => BlasAddonLoad;
+  /** Where the one-line fallback notice goes (default: `console.warn`). */
+  warn?: (line: string) => void;
 }
 
 export interface SelectedBackend {
@@ -57,12 +82,18 @@ export interface SelectedBackend {
   backend: BackendName;
   /** tfjs's name for it (`tf.getBackend()`): `tensorflow` for both native packages. */
   tfjsBackend: string;
-  /** Threads doing the arithmetic (wasm: XNNPACK's pool; native: TensorFlow's own pool). */
+  /** Threads doing the arithmetic (wasm: XNNPACK's pool; blas: OpenBLAS's, as it reports them; native: TensorFlow's own pool). */
   threads: number;
-  /** wasm only: whether the SIMD build runs. */
+  /** blas only: XNNPACK's threads for the ops left on wasm. */
+  wasmThreads?: number;
+  /** blas only: the OpenBLAS library loaded (`openblas_get_config()`). */
+  blasLibrary?: string;
+  /** wasm and blas: whether the SIMD build runs. */
   simd?: boolean;
-  /** Kernel patches applied (wasm), empty otherwise. */
+  /** Kernel patches applied (wasm, blas), empty otherwise. */
   patches: string[];
+  /** One line on what `auto` skipped that could be installed (the OpenBLAS addon), also sent to `warn`. */
+  notice?: string;
   /** How the choice was made: what was requested, what was tried and why it failed. */
   detail: string;
   /** One line for logs, e.g. `wasm (SIMD, 2 threads, 9 kernel patches) — auto; tensorflow-gpu, tensorflow: libtensorflow not installed`. */
@@ -130,13 +161,18 @@ function parseThreads(value: number | string, source: string): number {
 function shortReason(why: string): string {
   if (why.includes('no native addon')) return 'libtensorflow not installed';
   if (why.includes('is not installed')) return 'package not installed';
+  if (why.includes('OpenBLAS addon')) return 'OpenBLAS addon not available';
   return why.length > 60 ? `${why.slice(0, 57)}…` : why;
 }
 
 function describe(s: Omit<SelectedBackend, 'description'>, how: string, failed: { backend: string; why: string }[]): string {
   const parts: string[] = [];
+  const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
   if (s.backend === 'wasm') {
-    parts.push(s.simd ? 'SIMD' : 'no SIMD', `${s.threads} thread${s.threads === 1 ? '' : 's'}`);
+    parts.push(s.simd ? 'SIMD' : 'no SIMD', plural(s.threads));
+    if (s.patches.length) parts.push(`${s.patches.length} kernel patches`);
+  } else if (s.backend === 'blas') {
+    parts.push(`OpenBLAS GEMM, ${plural(s.threads)}`, `wasm ${s.simd ? 'SIMD' : 'no SIMD'}, ${plural(s.wasmThreads ?? 1)}`);
     if (s.patches.length) parts.push(`${s.patches.length} kernel patches`);
   } else if (s.backend === 'cpu') {
     parts.push('plain JS, 1 thread');
@@ -166,12 +202,17 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   const threadsSource = options.threads !== undefined ? '--threads' : 'MOEPP_THREADS';
   const rawThreads = options.threads ?? (env.MOEPP_THREADS === undefined || env.MOEPP_THREADS === '' ? undefined : env.MOEPP_THREADS);
   const threads = rawThreads === undefined ? DEFAULT_WASM_THREADS : parseThreads(rawThreads, threadsSource);
+  const warn = options.warn ?? ((line: string) => console.warn(line));
   const how = choice === 'auto' ? 'auto' : `requested by ${source}`;
   const failed: { backend: string; why: string }[] = [];
 
+  // Why the OpenBLAS addon could not be loaded, when `auto` had to skip `blas` for that.
+  let blasMissing: string | undefined;
   const finish = (s: Omit<SelectedBackend, 'description' | 'tfjsBackend' | 'detail'>, note?: string): SelectedBackend => {
     const detail = [how, ...failed.map((f) => `${f.backend} unavailable (${f.why})`), ...(note ? [note] : [])].join('; ');
-    const full = { ...s, tfjsBackend: tf.getBackend(), detail };
+    const notice = blasMissing ? `notice: blas (OpenBLAS GEMM) unavailable: ${blasMissing}; using ${s.backend}. To enable it: ${BLAS_INSTALL_HINT}.` : undefined;
+    const full = { ...s, tfjsBackend: tf.getBackend(), detail, ...(notice ? { notice } : {}) };
+    if (notice) warn(notice);
     return { ...full, description: describe(full, [how, ...(note ? [note] : [])].join('; '), failed) };
   };
 
@@ -189,9 +230,37 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     failed.push({ backend: native.backend, why });
   }
 
+  if (choice === 'auto' || choice === 'blas') {
+    const blas = options.loadBlas ? options.loadBlas() : loadBlasAddon(env.MOEPP_BLAS_ADDON || undefined);
+    if (blas.ok) {
+      try {
+        const info = await initWasmBackend({ threads: BLAS_WASM_THREADS });
+        registerBlasKernels(blas.addon);
+        const blasThreads = setBlasThreads(blas.addon, threads);
+        const note = [info.note, blasThreads !== threads ? `OpenBLAS uses ${blasThreads} of the ${threads} threads asked for` : undefined].filter(Boolean).join('; ');
+        return finish(
+          { backend: 'blas', threads: blasThreads, wasmThreads: info.threads, blasLibrary: blas.addon.info().config, simd: info.simd, patches: patchWasmKernels() },
+          note || undefined,
+        );
+      } catch (e) {
+        unregisterBlasKernels();
+        if (choice === 'blas') throw new BackendError(`backend "blas" failed to initialise: ${firstLine(e)}. Use --backend wasm (or MOEPP_BACKEND=wasm) instead.`);
+        failed.push({ backend: 'blas', why: firstLine(e) });
+      }
+    } else {
+      if (choice === 'blas') {
+        throw new BackendError(`backend "blas" cannot be used: ${blas.reason}. To enable it: ${BLAS_INSTALL_HINT}; or use --backend wasm (or MOEPP_BACKEND=wasm).`);
+      }
+      failed.push({ backend: 'blas', why: blas.reason });
+      blasMissing = blas.reason;
+    }
+  }
+
   if (choice === 'auto' || choice === 'wasm') {
     try {
       const info = await initWasmBackend({ threads });
+      // Plain wasm, also after a `blas` selection earlier in this process.
+      unregisterBlasKernels();
       const patches = patchWasmKernels();
       return finish({ backend: 'wasm', threads: info.threads, simd: info.simd, patches }, info.note);
     } catch (e) {

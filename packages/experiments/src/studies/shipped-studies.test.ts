@@ -4,7 +4,6 @@
  * a sweep.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,15 +12,17 @@ import { loadStudy, planStudy } from './study-config.js';
 import { prepareRunData } from '../runs/prepare-run-data.js';
 import { RunFolder } from '../runs/run-folder.js';
 import { trainRun } from '../training/trainer.js';
+import { useTestBackend } from '../testing/test-backend.ts';
 import { repoRoot } from '@moepp/run-format';
 
 const root = repoRoot();
 const studies = readdirSync(join(root, 'experiments')).filter((f) => f.endsWith('.yaml'));
 
+let backend: Awaited<ReturnType<typeof useTestBackend>> = { backend: 'wasm', threads: 1, executor: 'host' };
+
 describe('shipped studies on the smoke preset', () => {
   beforeAll(async () => {
-    await tf.setBackend('wasm');
-    await tf.ready();
+    backend = await useTestBackend();
   });
 
   it.each(studies)('%s: every configuration trains', async (file) => {
@@ -33,7 +34,7 @@ describe('shipped studies on the smoke preset', () => {
     const dir = mkdtempSync(join(tmpdir(), `moepp-${study.name}-`));
     for (const run of firstSeed) {
       const data = await prepareRunData(run.config.data, root);
-      const summary = await trainRun({ folder: new RunFolder(join(dir, run.runId)), config: run.config, data, backend: { backend: 'wasm', threads: 1, executor: 'host' } });
+      const summary = await trainRun({ folder: new RunFolder(join(dir, run.runId)), config: run.config, data, backend });
       expect(Number.isFinite(summary.val.loss), run.runId).toBe(true);
     }
   }, 120_000);

@@ -1,0 +1,67 @@
+/**
+ * Loading the optional OpenBLAS addon (native/, built by the package's install script).
+ *
+ * The addon is optional: where OpenBLAS or a compiler was missing at install time it does not
+ * exist, and `loadBlasAddon` says why (repeating the build's own reason when it left one) and
+ * what to install, so that backend selection can fall back to plain wasm with that notice.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+
+/** The addon's exports (native/src/moepp_blas.cc). */
+export interface BlasAddon {
+  /**
+   * For each entry i: C_i (m, n) = op(A_i)·op(B_i), row-major, A_i at `a[aOffsets[i]]`, B_i at
+   * `b[bOffsets[i]]`, C_i at `c[i·m·n]`; `c` is overwritten. Throws a RangeError when an entry
+   * would reach outside its array.
+   */
+  sgemmBatch(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, aOffsets: Int32Array, b: Float32Array, bOffsets: Int32Array, c: Float32Array): void;
+  /** Sets OpenBLAS's thread count; returns the count OpenBLAS then reports. */
+  setNumThreads(threads: number): number;
+  getNumThreads(): number;
+  /** What the loaded library says about itself. */
+  info(): { config: string; corename: string; parallel: 'pthread' | 'openmp' | 'sequential'; threads: number };
+}
+
+export type BlasAddonLoad = { ok: true; addon: BlasAddon; path: string } | { ok: false; reason: string };
+
+/** What to install for the native path (also in the README). */
+export const BLAS_INSTALL_HINT = 'apt-get install libopenblas-dev libopenblas-pthread-dev build-essential, then pnpm build:native';
+
+const nativeDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native');
+
+/** Where the install script puts the addon; `MOEPP_BLAS_ADDON` overrides it. */
+export const DEFAULT_BLAS_ADDON_PATH = join(nativeDir, 'build', 'Release', 'moepp_blas.node');
+
+const loaded = new Map<string, BlasAddonLoad>();
+
+/**
+ * Loads the addon at `path` (default: `MOEPP_BLAS_ADDON`, else the install script's output), or
+ * says in one line why it cannot be used. Never throws; results are cached per path.
+ *
+ * @example
+ * const blas = loadBlasAddon();
+ * if (blas.ok) blas.addon.setNumThreads(2); else console.warn(blas.reason);
+ */
+export function loadBlasAddon(path = process.env.MOEPP_BLAS_ADDON || DEFAULT_BLAS_ADDON_PATH): BlasAddonLoad {
+  const cached = loaded.get(path);
+  if (cached) return cached;
+  let result: BlasAddonLoad;
+  if (!existsSync(path)) {
+    const failure = join(nativeDir, 'build', 'failure.txt');
+    const why = path === DEFAULT_BLAS_ADDON_PATH && existsSync(failure) ? readFileSync(failure, 'utf8').trim() : `${path} does not exist`;
+    result = { ok: false, reason: `the OpenBLAS addon is not built (${why})` };
+  } else {
+    try {
+      result = { ok: true, addon: require(path) as BlasAddon, path };
+    } catch (e) {
+      result = { ok: false, reason: `loading the OpenBLAS addon failed (${String((e as Error)?.message ?? e).split('\n')[0]})` };
+    }
+  }
+  loaded.set(path, result);
+  return result;
+}
