@@ -1,6 +1,6 @@
 /** Causal multi-head self-attention with RoPE; projections without biases (LLaMA). */
 import * as tf from '@tensorflow/tfjs-core';
-import { applyRope } from './rope.js';
+import { applyRope } from './rope.ts';
 
 export interface AttentionParams {
   /** (D, D) each, applied as x · W. */

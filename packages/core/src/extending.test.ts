@@ -14,7 +14,7 @@ import {
   type ExpertParams,
   type TokenwiseExpertHost,
 } from './experts/index.ts';
-import { referenceSoftmax, referenceTopK, registerGatingMode, selectTopK, unregisterGatingMode, type GatingMode } from './gating/index.ts';
+import { referenceTopK, registerGatingMode, selectTopK, unregisterGatingMode, type GatingMode } from './gating/index.ts';
 import { ConfigError, resolveModelConfig } from './config.ts';
 import { MoeppLM } from './model.ts';
 import { evaluationContext, trainingContext } from './forward-context.ts';

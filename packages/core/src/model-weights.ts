@@ -5,8 +5,8 @@
  * model config and the expert kinds of each MoE++ layer travel in the metadata.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { MoeppLM } from './model.js';
-import { decodeSafetensors, encodeSafetensors, SafetensorsError, type NamedArray } from './safetensors.js';
+import type { MoeppLM } from './model.ts';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, type NamedArray } from './safetensors.ts';
 
 export const WEIGHTS_FORMAT = 'moepp-v1';
 

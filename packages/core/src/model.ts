@@ -93,7 +93,8 @@ export class MoeppLM {
   ) {
     validateModelConfig(config);
     const c = config;
-    const p = (this.parameters = new ParameterStore(seed));
+    this.parameters = new ParameterStore(seed);
+    const p = this.parameters;
     const executor = options.executor ?? 'host';
     this.executor = expertExecutor(executor);
     const normal = { kind: 'normal', std: c.initStd } as const;

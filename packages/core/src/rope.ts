@@ -18,6 +18,7 @@ export function ropeTables(seqLen: number, headDim: number, theta: number): Rope
   const sin = new Float32Array(seqLen * headDim);
   for (let t = 0; t < seqLen; t++) {
     for (let i = 0; i < half; i++) {
+      // biome-ignore lint/style/useExponentiationOperator: Math.pow keeps the tables bit-identical to the checkpoints trained so far
       const angle = t * Math.pow(theta, (-2 * i) / headDim);
       for (const j of [i, i + half]) {
         cos[t * headDim + j] = Math.cos(angle);

@@ -101,6 +101,7 @@ describe('loadStudy robustness', () => {
     const src = join(FIXTURE_RESULTS, FIXTURE_STUDY, 'moe--seed1');
     for (const id of ['moe--seed1', 'dense--seed1']) cpSync(src, join(dir, 's', id), { recursive: true });
     const denseDir = join(dir, 's', 'dense--seed1');
+    // biome-ignore lint/suspicious/noExplicitAny: a free-form edit of a run file's JSON
     const rewrite = (file: string, edit: (j: any) => void) => {
       const j = JSON.parse(readFileSync(join(denseDir, file), 'utf8'));
       edit(j);

@@ -86,8 +86,8 @@ export function runtimeSupportsWasmThreads(): boolean {
     require('node:worker_threads');
     // A module with a shared memory and an atomic load: what the threaded build needs.
     const wasm = (globalThis as unknown as { WebAssembly?: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
-    return wasm !== undefined && wasm.validate(
-      new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 4, 1, 3, 1, 1, 10, 11, 1, 9, 0, 65, 0, 254, 16, 2, 0, 26, 11]),
+    return (
+      wasm?.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 4, 1, 3, 1, 1, 10, 11, 1, 9, 0, 65, 0, 254, 16, 2, 0, 26, 11])) ?? false
     );
   } catch {
     return false;

@@ -163,8 +163,9 @@ function combineOnHost(x: tf.Tensor2D, plan: DispatchPlan, routingWeights: tf.Te
             }
           });
           if (tokenwiseRuns.length === 0) return;
-          let next = 2;
-          const paramGrads = tokenwiseRuns.map((run) => gs.slice(next, (next += run.shapes.length)));
+          // gs[2…]: each token-wise expert's parameter gradients, in run order.
+          const starts = tokenwiseRuns.map((_, z) => 2 + tokenwiseRuns.slice(0, z).reduce((s, r) => s + r.shapes.length, 0));
+          const paramGrads = tokenwiseRuns.map((run, z) => gs.slice(starts[z], starts[z] + run.shapes.length));
           const states = tokenwiseRuns.map((run) => run.host.prepare(hostParams(sIns, run), d));
           const result = { coefficient: 0, dWeight: 0 };
           for (let n = 0; n < tokens; n++) {

@@ -11,8 +11,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { blasKernelsRegistered, loadBlasAddon } from '@moepp/backends';
-import { BackendError, selectBackend } from './select-backend.js';
-import { describeEnvironment } from '../runs/environment.js';
+import { BackendError, selectBackend } from './select-backend.ts';
+import { describeEnvironment } from '../runs/environment.ts';
 
 const missingBlas = () => ({ ok: false as const, reason: 'the OpenBLAS addon is not built (simulated)' });
 const blas = loadBlasAddon();

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { BACKEND_CHOICES, BackendError, selectBackend } from './select-backend.js';
+import { BACKEND_CHOICES, BackendError, selectBackend } from './select-backend.ts';
 
 const noEnv = {};
 /** An OpenBLAS addon that was never built, whatever this machine has. */

@@ -202,7 +202,7 @@ async function child(threads: number): Promise<ChildResult> {
   // Training step, unpatched (slow: few reps).
   const stepTokens = quick ? 512 : 1024;
   const s = buildStep(stepTokens);
-  let first = s.step();
+  const first = s.step();
   const stepBefore = time(() => void s.step(), { warm: 0, maxReps: quick ? 3 : 3, budgetMs: 0 });
 
   // Kernels, unpatched.

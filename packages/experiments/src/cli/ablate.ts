@@ -13,12 +13,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { loadStudy, planStudy, StudyConfigError, type PlannedRun } from '../studies/study-config.js';
-import { runStatus, runStudy, summaryTable } from '../studies/run-study.js';
-import { selectBackend } from '../backend/select-backend.js';
+import { loadStudy, planStudy, StudyConfigError, type PlannedRun } from '../studies/study-config.ts';
+import { runStatus, runStudy, summaryTable } from '../studies/run-study.ts';
+import { selectBackend } from '../backend/select-backend.ts';
 import { EXECUTOR_CHOICES, selectExecutor } from '../backend/select-executor.ts';
 import { invocationDir, repoRoot } from '@moepp/run-format';
-import { writeStudyReport } from '../studies/write-report.js';
+import { writeStudyReport } from '../studies/write-report.ts';
 
 const root = repoRoot();
 

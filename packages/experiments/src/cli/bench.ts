@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   program.parse();
   const raw = program.opts<RawBenchArgs & { backend?: string; threads?: string }>();
   const root = repoRoot();
-  let options;
+  let options: ReturnType<typeof resolveBenchOptions>;
   try {
     if (raw.checkpoint && !isAbsolute(raw.checkpoint)) raw.checkpoint = resolve(invocationDir(), raw.checkpoint);
     if (raw.checkpointMoe && !isAbsolute(raw.checkpointMoe)) raw.checkpointMoe = resolve(invocationDir(), raw.checkpointMoe);
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
-  let backend;
+  let backend: Awaited<ReturnType<typeof setupBenchBackend>>;
   try {
     backend = await setupBenchBackend(raw.backend, threads);
   } catch (e) {

@@ -5,10 +5,10 @@
  */
 import { Command } from 'commander';
 import { isAbsolute, resolve } from 'node:path';
-import { selectBackend } from '../backend/select-backend.js';
+import { selectBackend } from '../backend/select-backend.ts';
 import { selectExecutor } from '../backend/select-executor.ts';
-import { loadCheckpointModel, loadRunTokenizer } from '../runs/load-checkpoint.js';
-import { routeText } from '../runs/route-text.js';
+import { loadCheckpointModel, loadRunTokenizer } from '../runs/load-checkpoint.ts';
+import { routeText } from '../runs/route-text.ts';
 import { invocationDir } from '@moepp/run-format';
 
 const DEFAULT_SENTENCES = [

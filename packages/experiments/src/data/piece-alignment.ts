@@ -67,7 +67,7 @@ export function labelPieces(document: CorpusDocument, pieceByteLengths: ArrayLik
 
 /** `offsets[i]` = UTF-8 byte offset of UTF-16 index `i` (length `text.length + 1`); `null` for ASCII text. */
 function utf16ToByteOffsets(text: string): Uint32Array | null {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range \x00-\x7f is the point: any non-ASCII character
   if (!/[^\x00-\x7f]/.test(text)) return null;
   const offsets = new Uint32Array(text.length + 1);
   let bytes = 0;

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModelWeights, MoeppLM, readWeightsConfig, resolveModelConfig, type ExecutorName, type ModelConfigInput } from '@moepp/core';
-import { BpeTokenizer } from '../data/index.js';
+import { BpeTokenizer } from '../data/index.ts';
 
 /**
  * Rebuilds the model saved in `<runDir>/checkpoint/model.safetensors` (config from the file's

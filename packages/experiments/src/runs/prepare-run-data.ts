@@ -4,8 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { prepareData, readBrownGenres, type CorpusSource, type PreparedData } from '../data/index.js';
-import type { DataConfig } from '../studies/run-config.js';
+import { prepareData, readBrownGenres, type CorpusSource, type PreparedData } from '../data/index.ts';
+import type { DataConfig } from '../studies/run-config.ts';
 
 const cache = new Map<string, Promise<PreparedData>>();
 

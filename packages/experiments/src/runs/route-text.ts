@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluationContext, type MoeppLM } from '@moepp/core';
-import type { BpeTokenizer } from '../data/index.js';
+import type { BpeTokenizer } from '../data/index.ts';
 
 export interface TokenRouting {
   piece: string;

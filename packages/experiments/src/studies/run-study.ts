@@ -6,10 +6,10 @@
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutorName } from '@moepp/core';
-import type { PlannedRun, Study } from './study-config.js';
-import { RunFolder } from '../runs/run-folder.js';
-import { prepareRunData } from '../runs/prepare-run-data.js';
-import { trainRun, type TrainRunOptions } from '../training/trainer.js';
+import type { PlannedRun, Study } from './study-config.ts';
+import { RunFolder } from '../runs/run-folder.ts';
+import { prepareRunData } from '../runs/prepare-run-data.ts';
+import { trainRun, type TrainRunOptions } from '../training/trainer.ts';
 import { writeFileAtomic, type RunSummary, type StudyFile } from '@moepp/run-format';
 
 export type RunStatus = 'complete' | 'partial' | 'new';

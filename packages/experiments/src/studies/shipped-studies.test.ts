@@ -8,10 +8,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadStudy, planStudy } from './study-config.js';
-import { prepareRunData } from '../runs/prepare-run-data.js';
-import { RunFolder } from '../runs/run-folder.js';
-import { trainRun } from '../training/trainer.js';
+import { loadStudy, planStudy } from './study-config.ts';
+import { prepareRunData } from '../runs/prepare-run-data.ts';
+import { RunFolder } from '../runs/run-folder.ts';
+import { trainRun } from '../training/trainer.ts';
 import { useTestBackend } from '../testing/test-backend.ts';
 import { repoRoot } from '@moepp/run-format';
 

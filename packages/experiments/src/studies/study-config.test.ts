@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadStudy, parseOverride, planStudy, StudyConfigError } from './study-config.js';
+import { loadStudy, parseOverride, planStudy, StudyConfigError } from './study-config.ts';
 import { repoRoot } from '@moepp/run-format';
 
 const experiments = join(repoRoot(), 'experiments');

@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, resolveModelConfig, type ModelConfigInput } from '@moepp/core';
 import { dataConfigSchema, FORMAT_VERSION, trainingConfigSchema } from '@moepp/run-format';
-import { partialRunSchema, type RunConfig } from './run-config.js';
+import { partialRunSchema, type RunConfig } from './run-config.ts';
 
 export class StudyConfigError extends Error {
   constructor(message: string) {
@@ -165,7 +165,7 @@ export function resolveRunConfig(tree: Tree, identity: { study: string; runId: s
   if (modelInput.vocabSize !== undefined && modelInput.vocabSize !== data.data.vocabSize) {
     throw new StudyConfigError(`${where}: model.vocabSize ${modelInput.vocabSize} differs from data.vocabSize ${data.data.vocabSize}; set only data.vocabSize (the model takes it from the tokenizer)`);
   }
-  let model;
+  let model: ReturnType<typeof resolveModelConfig>;
   try {
     model = resolveModelConfig({ ...modelInput, vocabSize: data.data.vocabSize, maxSeqLen: Math.max(modelInput.maxSeqLen ?? 0, training.data.seqLen) });
   } catch (e) {

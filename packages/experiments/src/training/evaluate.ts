@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluationContext, type LayerRoutingStats, type MoeppLM } from '@moepp/core';
 import type { LayerRouting, RoutingFile } from '@moepp/run-format';
-import { PIECE_KINDS, POS_CLASSES, sequentialBatches, type TokenStream } from '../data/index.js';
+import { PIECE_KINDS, POS_CLASSES, sequentialBatches, type TokenStream } from '../data/index.ts';
 
 export interface EvalResult {
   loss: number;

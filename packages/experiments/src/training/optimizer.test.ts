@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { AdamW } from './adamw.js';
-import { learningRate } from './lr-schedule.js';
-import { clipGradientsByGlobalNorm } from './gradient-clipping.js';
+import { AdamW } from './adamw.ts';
+import { learningRate } from './lr-schedule.ts';
+import { clipGradientsByGlobalNorm } from './gradient-clipping.ts';
 
 describe('AdamW, schedule, clipping (against hand-computed values)', () => {
   beforeAll(async () => {

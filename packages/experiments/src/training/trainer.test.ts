@@ -9,13 +9,13 @@ import '@tensorflow/tfjs-backend-wasm';
 import { existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadStudy, planStudy, type PlannedRun } from '../studies/study-config.js';
-import { prepareRunData } from '../runs/prepare-run-data.js';
-import { RunFolder } from '../runs/run-folder.js';
-import { NonFiniteLossError, RunInterrupted, trainRun } from './trainer.js';
+import { loadStudy, planStudy, type PlannedRun } from '../studies/study-config.ts';
+import { prepareRunData } from '../runs/prepare-run-data.ts';
+import { RunFolder } from '../runs/run-folder.ts';
+import { NonFiniteLossError, RunInterrupted, trainRun } from './trainer.ts';
 import { repoRoot, type RunSummary } from '@moepp/run-format';
 import { useTestBackend } from '../testing/test-backend.ts';
-import type { PreparedData } from '../data/index.js';
+import type { PreparedData } from '../data/index.ts';
 
 const root = repoRoot();
 let backend: Awaited<ReturnType<typeof useTestBackend>> = { backend: 'wasm', threads: 1, executor: 'host' };

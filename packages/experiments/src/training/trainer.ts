@@ -15,15 +15,15 @@ import {
   countParameters, decodeSafetensors, encodeSafetensors, expertKind, expertKindNames, forwardFlopsPerToken, loadModelWeights, MoeppLM,
   saveModelWeights, trainingContext, type ExecutorName,
 } from '@moepp/core';
-import { RandomWindowBatcher, type RandomBatcherState } from '../data/index.js';
-import type { PreparedData } from '../data/index.js';
-import type { RunConfig } from '../studies/run-config.js';
-import type { RunFolder } from '../runs/run-folder.js';
-import { describeEnvironment } from '../runs/environment.js';
-import { AdamW } from './adamw.js';
-import { learningRate } from './lr-schedule.js';
-import { clipGradientsByGlobalNorm } from './gradient-clipping.js';
-import { evaluate } from './evaluate.js';
+import { RandomWindowBatcher, type RandomBatcherState } from '../data/index.ts';
+import type { PreparedData } from '../data/index.ts';
+import type { RunConfig } from '../studies/run-config.ts';
+import type { RunFolder } from '../runs/run-folder.ts';
+import { describeEnvironment } from '../runs/environment.ts';
+import { AdamW } from './adamw.ts';
+import { learningRate } from './lr-schedule.ts';
+import { clipGradientsByGlobalNorm } from './gradient-clipping.ts';
+import { evaluate } from './evaluate.ts';
 
 export class NonFiniteLossError extends Error {
   constructor(readonly step: number, what: string, checkpointStep: number | null) {

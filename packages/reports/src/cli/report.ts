@@ -30,9 +30,8 @@ Options:
 
 /** Exit codes: 0 ok (skipped runs are not an error), 1 no complete run anywhere, 2 usage / unknown study. */
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parse = () =>
+    parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
@@ -45,6 +44,9 @@ export async function main(argv: string[]): Promise<number> {
         help: { type: 'boolean', short: 'h' },
       },
     });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${USAGE}`);
     return 2;
