@@ -12,7 +12,8 @@ export { MoeLayer, createMoeLayer, type MoeLayerSpec, type MoeLayerParams, type 
 export { heterogeneousBalanceLoss, balancedLossValue, balanceWeights, expertTokenFractions, routerZLoss } from './losses.ts';
 export { computeRoutingStats, type LayerRoutingStats } from './routing-stats.ts';
 export { ParameterStore, type Initializer } from './parameters.ts';
-export { MoeppLM, crossEntropy, type LMOutput, type LossAndGradients, type ModelOptions, type ForwardOptions } from './model.ts';
+export { crossEntropy } from './cross-entropy.ts';
+export { MoeppLM, type LMOutput, type LossAndGradients, type ModelOptions, type ForwardOptions } from './model.ts';
 export { countParameters, forwardFlopsPerToken, balancedFfnExpertsPerToken, type ParameterCounts } from './counting.ts';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type NamedArray, type SafetensorsContents } from './safetensors.ts';
 export { saveModelWeights, loadModelWeights, readWeightsConfig, WEIGHTS_FORMAT } from './model-weights.ts';

@@ -19,6 +19,7 @@ import { createMoeLayer, type MoeLayer } from './moe-layer.ts';
 import { gatherRows } from './dispatch.ts';
 import { expertExecutor, type ExecutorName, type ExpertExecutor } from './executors/index.ts';
 import { heterogeneousBalanceLoss, routerZLoss } from './losses.ts';
+import { crossEntropy } from './cross-entropy.ts';
 import { computeRoutingStats, type LayerRoutingStats } from './routing-stats.ts';
 
 interface Block {
@@ -205,7 +206,7 @@ export class MoeppLM {
     const zLoss = (zLosses.length ? tf.div(tf.addN(zLosses), zLosses.length) : tf.scalar(0)) as tf.Scalar;
     if (!targets) return { logits, ce: null, auxLoss, zLoss, loss: null, routing };
 
-    const ce = crossEntropy(logits, targets, c.vocabSize);
+    const ce = crossEntropy(logits, targets);
     const loss = tf.addN([ce, tf.mul(auxLoss, c.routerAuxLossCoef), tf.mul(zLoss, c.routerZLossCoef)]) as tf.Scalar;
     return { logits, ce, auxLoss, zLoss, loss, routing };
   }
@@ -262,11 +263,4 @@ export class MoeppLM {
     }
     return t;
   }
-}
-
-/** Mean next-token cross-entropy; logits (N, V), targets (B, T) int32. */
-export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D, vocabSize: number): tf.Scalar {
-  const flat = tf.reshape(targets, [-1]) as tf.Tensor1D; // (N)
-  const oneHot = tf.oneHot(flat, vocabSize); // (N, V)
-  return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), oneHot), 1))) as tf.Scalar;
 }

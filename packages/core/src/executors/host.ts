@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readRows, writeRows } from '@moepp/backends';
 import { expertKindNames, type ExpertParams, type RowExpertHost, type TokenwiseExpertHost } from '../experts/index.ts';
 import { takeRows, type DispatchPlan } from '../dispatch.ts';
+import { isRecordingGradients } from '../tape.ts';
 import type { ExpertExecutor, LayerExpert } from './executor.ts';
 
 export const hostExecutor: ExpertExecutor = {
@@ -189,14 +190,4 @@ function combineOnHost(x: tf.Tensor2D, plan: DispatchPlan, routingWeights: tf.Te
     };
   });
   return tf.tidy('experts', () => op(...inputs)) as tf.Tensor2D;
-}
-
-/**
- * Whether the engine is recording a gradient tape (inside `tf.grad` / `variableGrads` …). tfjs
- * has no public flag; when its internal state is not where expected, assume it is recording
- * (activations are then kept: correct, only more memory).
- */
-function isRecordingGradients(): boolean {
-  const depth = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth;
-  return typeof depth !== 'number' || depth > 0;
 }

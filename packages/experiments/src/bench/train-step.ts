@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { loadStudy, planStudy } from '../studies/study-config.ts';
 import { AdamW } from '../training/adamw.ts';
-import { clipGradientsByGlobalNorm } from '../training/gradient-clipping.ts';
+import { globalNormClip } from '../training/gradient-clipping.ts';
 import { repoRoot } from '@moepp/run-format';
 
 export interface TrainStepModel {
@@ -60,7 +60,7 @@ export function buildTrainStep(spec: TrainStepModel, tokens: number, seed: numbe
   if (tokens % spec.seqLen !== 0) throw new Error(`train_step tokens (${tokens}) must be a multiple of the preset's seqLen ${spec.seqLen}`);
   const batch = tokens / spec.seqLen;
   const model = new MoeppLM(spec.config, seed, { executor });
-  const optimizer = new AdamW({ beta1: spec.beta1, beta2: spec.beta2, epsilon: 1e-8, weightDecay: spec.weightDecay });
+  const optimizer = new AdamW({ beta1: spec.beta1, beta2: spec.beta2, epsilon: 1e-8, weightDecay: spec.weightDecay }, executor);
   const rng = seedrandom.alea(`train-batch:${seed}`);
   const ids = Int32Array.from({ length: batch * (spec.seqLen + 1) }, () => Math.floor(rng() * spec.config.vocabSize));
   const inputsHost = new Int32Array(tokens);
@@ -82,8 +82,8 @@ export function buildTrainStep(spec: TrainStepModel, tokens: number, seed: numbe
     tokens,
     step() {
       const r = model.lossAndGradients(inputs, targets, trainingContext(`bench:${seed}`, 0)); // reads the loss: the forward is done
-      clipGradientsByGlobalNorm(r.grads, spec.clip); // reads the global norm: the backward is done
-      optimizer.apply(params, r.grads, lr);
+      const { scale } = globalNormClip(r.grads, spec.clip, executor); // reads the global norm: the backward is done
+      optimizer.apply(params, r.grads, lr, scale);
       tf.dispose([...r.grads.values()]);
       return r.routing.map((s) => s.ffnExpertsPerTokenMean);
     },

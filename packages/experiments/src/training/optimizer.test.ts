@@ -3,16 +3,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AdamW } from './adamw.ts';
 import { learningRate } from './lr-schedule.ts';
-import { clipGradientsByGlobalNorm } from './gradient-clipping.ts';
+import { globalNormClip } from './gradient-clipping.ts';
+import type { ExecutorName } from '@moepp/core';
 
 describe('AdamW, schedule, clipping (against hand-computed values)', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
   });
 
-  it('AdamW matches a scalar re-derivation over three steps, with decay on matrices only', () => {
+  it.each(['host', 'tf-ops'] as ExecutorName[])('AdamW (%s) matches a scalar re-derivation over three steps, with decay on matrices only', (where) => {
     const settings = { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 };
-    const opt = new AdamW(settings);
+    const opt = new AdamW(settings, where);
     const matrix = tf.variable(tf.tensor2d([[1.0]]));
     const vector = tf.variable(tf.tensor1d([1.0]));
     const params = new Map<string, tf.Variable>([['m', matrix], ['v', vector]]);
@@ -29,9 +30,10 @@ describe('AdamW, schedule, clipping (against hand-computed values)', () => {
     expect(matrix.dataSync()[0]).toBeCloseTo(pm, 6);
     expect(vector.dataSync()[0]).toBeCloseTo(pv, 6);
     // State round-trips exactly.
-    const restored = new AdamW(settings);
+    const restored = new AdamW(settings, where);
     restored.loadState(opt.stateArrays(), opt.step);
     expect(Array.from(restored.stateArrays().get('m.m')!.data)).toEqual(Array.from(opt.stateArrays().get('m.m')!.data));
+    expect(restored.stateArrays().get('m.m')!.shape).toEqual([1, 1]);
     opt.dispose();
     restored.dispose();
     tf.dispose([matrix, vector]);
@@ -45,12 +47,33 @@ describe('AdamW, schedule, clipping (against hand-computed values)', () => {
     expect(learningRate(110, s)).toBeCloseTo(1e-4, 12);
   });
 
-  it('clips to the global norm and reports the norm before clipping', () => {
+  it.each(['host', 'tf-ops'] as ExecutorName[])('clips to the global norm (%s) and reports the norm before clipping', (where) => {
     const grads = new Map<string, tf.Tensor>([['a', tf.tensor1d([3])], ['b', tf.tensor1d([4])]]);
-    expect(clipGradientsByGlobalNorm(grads, 1)).toBeCloseTo(5, 6);
-    expect(grads.get('a')!.dataSync()[0]).toBeCloseTo(0.6, 6);
-    expect(grads.get('b')!.dataSync()[0]).toBeCloseTo(0.8, 6);
-    expect(clipGradientsByGlobalNorm(grads, 10)).toBeCloseTo(1, 6);
+    const clipped = globalNormClip(grads, 1, where);
+    expect(clipped.norm).toBeCloseTo(5, 6);
+    // The clipped gradients the optimizer sees: 3 → 0.6, 4 → 0.8.
+    expect(3 * clipped.scale).toBeCloseTo(0.6, 6);
+    expect(4 * clipped.scale).toBeCloseTo(0.8, 6);
+    const under = globalNormClip(new Map([['a', tf.tensor1d([0.6])], ['b', tf.tensor1d([0.8])]]), 10, where);
+    expect(under.norm).toBeCloseTo(1, 6);
+    expect(under.scale).toBe(1);
+    expect(globalNormClip(new Map([['a', tf.tensor1d([Number.NaN])]]), 1, where)).toEqual({ norm: Number.NaN, scale: 1 });
     tf.dispose([...grads.values()]);
+  });
+
+  it.each(['host', 'tf-ops'] as ExecutorName[])('AdamW (%s) applies the clip factor to the gradient it reads', (where) => {
+    const settings = { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0 };
+    const scaled = new AdamW(settings, where);
+    const reference = new AdamW(settings, where);
+    const p1 = tf.variable(tf.tensor1d([1, -2]));
+    const p2 = tf.variable(tf.tensor1d([1, -2]));
+    scaled.apply(new Map([['p', p1]]), new Map([['p', tf.tensor1d([3, 4])]]), 0.1, 0.2);
+    reference.apply(new Map([['p', p2]]), new Map([['p', tf.tensor1d([0.6, 0.8])]]), 0.1);
+    // Equal up to float32 rounding of the reference's pre-scaled gradient.
+    const close = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).forEach((x, i) => expect(x).toBeCloseTo(b[i], 6));
+    close(p1.dataSync(), p2.dataSync());
+    close(scaled.stateArrays().get('v.p')!.data, reference.stateArrays().get('v.p')!.data);
+    expect(Array.from(p1.dataSync())).not.toEqual([1, -2]);
+    tf.dispose([p1, p2]);
   });
 });

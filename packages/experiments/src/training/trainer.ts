@@ -22,7 +22,7 @@ import type { RunFolder } from '../runs/run-folder.ts';
 import { describeEnvironment } from '../runs/environment.ts';
 import { AdamW } from './adamw.ts';
 import { learningRate } from './lr-schedule.ts';
-import { clipGradientsByGlobalNorm } from './gradient-clipping.ts';
+import { globalNormClip } from './gradient-clipping.ts';
 import { evaluate } from './evaluate.ts';
 
 export class NonFiniteLossError extends Error {
@@ -75,7 +75,8 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   if (!existsSync(folder.path('tokenizer.json'))) writeFileAtomic(folder.path('tokenizer.json'), readFileSync(data.tokenizerPath));
 
   const model = new MoeppLM(config.model, config.seed, { executor: options.backend.executor });
-  const optimizer = new AdamW({ beta1: t.beta1, beta2: t.beta2, epsilon: 1e-8, weightDecay: t.weightDecay });
+  // The optimizer runs where the experts do: host loops on wasm / cpu, tf ops on native TensorFlow.
+  const optimizer = new AdamW({ beta1: t.beta1, beta2: t.beta2, epsilon: 1e-8, weightDecay: t.weightDecay }, options.backend.executor);
   const shape = { batchSize: t.batchSize, seqLen: t.seqLen };
   let batcher = new RandomWindowBatcher(data.train, { ...shape, seed: `data:${config.seed}` });
   let state: CheckpointState = { step: 0, tokens: 0, trainSeconds: 0, lastLoss: NaN, batcher: batcher.state() };
@@ -133,13 +134,13 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
           g.dispose();
         }
       }
-      const gradNorm = clipGradientsByGlobalNorm(sums, t.clip);
+      const { norm: gradNorm, scale: clipScale } = globalNormClip(sums, t.clip, options.backend.executor);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         tf.dispose([...sums.values()]);
         throw new NonFiniteLossError(step + 1, Number.isFinite(loss) ? 'the gradient norm' : 'the loss', folder.checkpointDir() ? resumedFromCheckpointStep(folder) : null);
       }
       const lr = learningRate(step, { lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps, totalSteps: t.steps });
-      optimizer.apply(params, sums, lr);
+      optimizer.apply(params, sums, lr, clipScale);
       tf.dispose([...sums.values()]);
 
       const stepTokens = t.batchSize * t.seqLen * t.gradAccumulation;
