@@ -13,7 +13,6 @@
  * Besides wall time, the process's CPU time per step is reported: on a shared machine it moves
  * less than wall time, and for the 1-thread configurations it is the work a step costs.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { initWasmBackend, loadBlasAddon, patchWasmKernels, registerBlasKernels, setBlasThreads, unregisterBlasKernels } from '@moepp/backends';
 import { cpus, loadavg } from 'node:os';
@@ -49,13 +48,14 @@ const CONFIGS: Config[] = [
   { name: 'blas-2', blasThreads: 2 },
 ];
 const reported = new Map<string, number>();
+const addon = blas.addon;
 function use(config: Config): void {
   if (config.blasThreads === null) {
     unregisterBlasKernels();
     return;
   }
-  registerBlasKernels(blas.ok ? blas.addon : (undefined as never));
-  reported.set(config.name, setBlasThreads(blas.ok ? blas.addon : (undefined as never), config.blasThreads));
+  registerBlasKernels(addon);
+  reported.set(config.name, setBlasThreads(addon, config.blasThreads));
 }
 
 const models = defaultStudyModels();
