@@ -34,7 +34,9 @@ max_seconds}, tolerance {rtol, atol, norm_rtol}, check_only.
 It first takes one step from the saved weights and compares the loss terms, the gradient norm,
 every gradient and every updated weight with ours; any difference over atol + rtol * max|ours|
 (norm_rtol for the gradient norm) exits with status 3 after printing the report. Then it times steps of every model interleaved in
-rounds, as torch_moe.py does. One JSON object on stdout.
+rounds, as torch_moe.py does. One JSON object on stdout. Run it with glibc's
+MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ raised (train-step-peer.ts does), or its (N, V)
+buffers are mapped and page-faulted afresh every step.
 """
 import json
 import math
@@ -428,6 +430,7 @@ def main():
         "threads": torch.get_num_threads(),
         "openblas_threads": openblas_threads,
         "openblas_library": openblas_library,
+        "malloc": " ".join(f"{k}={os.environ[k]}" for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_") if k in os.environ) or "default",
         "checks": checks,
         "failed": failed,
         "notes": notes,

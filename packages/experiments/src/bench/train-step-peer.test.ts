@@ -88,6 +88,7 @@ describe.skipIf(!torch.ok)(`PyTorch LM-step peer (${torch.detail})`, () => {
     const result = runTorchLmStepPeer(PYTHON, payload, 1, 120);
     expect(result.failed).toEqual([]);
     expect(result.openblas_threads === null || result.openblas_threads === 1).toBe(true);
+    expect(result.malloc).toBe('MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824');
     for (const c of cases) {
       const whats = new Set(result.checks.filter((k) => k.key === c.impl).map((k) => k.what));
       for (const q of ['loss', 'ce', 'aux_loss', 'z_loss', 'grad_norm']) expect(whats, `${c.impl} ${q}`).toContain(q);

@@ -31,6 +31,18 @@ export const TORCH_LM_STEP_SCRIPT = 'bench/peers/torch_lm_step.py';
  */
 export const LM_STEP_TOLERANCE = { rtol: 1e-4, atol: 1e-7, norm_rtol: 2e-3 } as const;
 
+/**
+ * The peer's environment: the layer peer's threads (peerEnvironment), and glibc malloc told to
+ * keep freed memory in the heap. By default each (N, V) buffer of the vocabulary softmax (32 MiB
+ * at 2048 tokens) is above the mmap threshold, so every step maps it afresh and page-faults it in;
+ * where faults are costly (VMs) that dominates torch's step (BENCHMARKS.md). Our wasm heap is
+ * allocated once and reused, so an untuned peer would be measuring the kernel's page faults.
+ * The same advice as PyTorch's CPU tuning guide (a caching allocator), without installing one.
+ */
+export function lmStepPeerEnvironment(threads: number): NodeJS.ProcessEnv {
+  return { ...peerEnvironment(threads), MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 30) };
+}
+
 /** The files of one peer run, by name; `step.safetensors` names the others. */
 export type LmStepPayload = Map<string, Uint8Array>;
 
@@ -39,6 +51,8 @@ export interface LmStepPeerResult {
   threads: number;
   /** OpenBLAS's threads as it reports them after the peer set them (null: torch without OpenBLAS). */
   openblas_threads: number | null;
+  /** The glibc malloc settings the peer ran with (lmStepPeerEnvironment), as it saw them. */
+  malloc: string;
   checks: (PeerCheck & { ok: boolean })[];
   /** The checks over tolerance, in words; the peer exits with status 3 when there are any. */
   failed: string[];
@@ -124,7 +138,7 @@ export function runTorchLmStepPeer(python: string, payload: LmStepPayload, threa
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
       timeout: timeoutSeconds * 1000,
-      env: peerEnvironment(threads),
+      env: lmStepPeerEnvironment(threads),
     });
     if (r.error) throw new Error(`PyTorch LM-step peer failed to run: ${r.error.message}`);
     // Status 3: the peer ran and its report says where it differs.
@@ -156,7 +170,7 @@ export function compareTrainStepPeer(ctx: BenchContext, models: { moe: TrainStep
   }
   ctx.checks.push(...peerChecks(result, tokens));
   for (const line of result.notes) ctx.log(`  ${line}`);
-  ctx.log(`  torch ${result.torch} (${result.threads} threads, OpenBLAS ${result.openblas_threads ?? 'not used'}): its step equals ours within tolerance; ${worstDifferences(result)}`);
+  ctx.log(`  torch ${result.torch} (${result.threads} threads, OpenBLAS ${result.openblas_threads ?? 'not used'}, malloc thresholds ${result.malloc}): its step equals ours within tolerance; ${worstDifferences(result)}`);
   const flops = new Map(cases.map((c) => [c.impl, c.flops(result.ffn_per_token[c.impl])]));
   const moe = result.times.moe;
   for (const c of cases) {
