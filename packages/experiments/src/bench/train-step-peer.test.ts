@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { decodeSafetensors, encodeSafetensors, loadModelWeights, MoeppLM, readWeightsConfig, resolveModelConfig, type ModelConfig } from '@moepp/core';
 import { useTestBackend } from '../testing/test-backend.ts';
 import { torchAvailable } from './torch-peer.ts';
-import { LM_STEP_TOLERANCE, LmStepPeerMismatch, recordLmStepPayload, runTorchLmStepPeer, type LmStepPayload } from './train-step-peer.ts';
+import { LM_STEP_TOLERANCE, LmStepPeerMismatch, lmStepPeerEnvironment, mallocSettings, recordLmStepPayload, runTorchLmStepPeer, type LmStepPayload } from './train-step-peer.ts';
 import { buildTrainStep, type TrainStepCase, type TrainStepModel } from './train-step.ts';
 
 const PYTHON = process.env.MOEPP_PYTHON ?? '/usr/bin/python3';
@@ -88,6 +88,7 @@ describe.skipIf(!torch.ok)(`PyTorch LM-step peer (${torch.detail})`, () => {
     const result = runTorchLmStepPeer(PYTHON, payload, 1, 120);
     expect(result.failed).toEqual([]);
     expect(result.openblas_threads === null || result.openblas_threads === 1).toBe(true);
+    expect(result.malloc).toBe(mallocSettings(lmStepPeerEnvironment(1)));
     expect(result.malloc).toBe('MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824');
     for (const c of cases) {
       const whats = new Set(result.checks.filter((k) => k.key === c.impl).map((k) => k.what));

@@ -43,6 +43,11 @@ export function lmStepPeerEnvironment(threads: number): NodeJS.ProcessEnv {
   return { ...peerEnvironment(threads), MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 30) };
 }
 
+/** The glibc malloc thresholds set in `env`, as the peer reports its own. */
+export function mallocSettings(env: NodeJS.ProcessEnv): string {
+  return ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'].filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`).join(' ') || 'default';
+}
+
 /** The files of one peer run, by name; `step.safetensors` names the others. */
 export type LmStepPayload = Map<string, Uint8Array>;
 
@@ -170,7 +175,11 @@ export function compareTrainStepPeer(ctx: BenchContext, models: { moe: TrainStep
   }
   ctx.checks.push(...peerChecks(result, tokens));
   for (const line of result.notes) ctx.log(`  ${line}`);
-  ctx.log(`  torch ${result.torch} (${result.threads} threads, OpenBLAS ${result.openblas_threads ?? 'not used'}, malloc thresholds ${result.malloc}): its step equals ours within tolerance; ${worstDifferences(result)}`);
+  ctx.log(`  torch ${result.torch} (${result.threads} threads, OpenBLAS ${result.openblas_threads ?? 'not used'}): its step equals ours within tolerance; ${worstDifferences(result)}`);
+  // Both sides' allocator settings: they decide how many page faults a step takes (lmStepPeerEnvironment).
+  const note = `train_step PyTorch peer: glibc malloc ${result.malloc}; ours (this process): ${mallocSettings(process.env)}`;
+  ctx.log(`  ${note}`);
+  if (!ctx.notes.includes(note)) ctx.notes.push(note);
   const flops = new Map(cases.map((c) => [c.impl, c.flops(result.ffn_per_token[c.impl])]));
   const moe = result.times.moe;
   for (const c of cases) {
