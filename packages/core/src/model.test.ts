@@ -53,6 +53,15 @@ describe.each(TEST_BACKENDS)('MoeppLM on %s', (backend) => {
     model.dispose();
   });
 
+  it('a model holds one tensor per parameter, and dispose() frees them all', () => {
+    const before = tf.memory();
+    const model = new MoeppLM(resolveModelConfig(TINY), 5);
+    expect(tf.memory().numTensors - before.numTensors).toBe(model.parameters.variables.size);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+  });
+
   it('the loss falls on a fixed batch, without leaking tensors', () => {
     const model = new MoeppLM(resolveModelConfig(TINY), 2);
     const { inputs, targets } = batch(1);

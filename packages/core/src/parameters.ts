@@ -21,7 +21,11 @@ export class ParameterStore {
   create(name: string, shape: number[], init: Initializer): tf.Variable {
     if (this.variables.has(name)) throw new Error(`parameter '${name}' is created twice`);
     const values = initialValues(shape, init, `${this.seed}:${name}`);
-    const variable = tf.variable(tf.tensor(values, shape, 'float32'), true, `${name}#${uniqueSuffix()}`);
+    const initial = tf.tensor(values, shape, 'float32');
+    const variable = tf.variable(initial, true, `${name}#${uniqueSuffix()}`);
+    // The variable holds its own reference to the data; without this the initial tensor (and, after
+    // dispose(), its data) would outlive the model.
+    initial.dispose();
     this.variables.set(name, variable);
     return variable;
   }

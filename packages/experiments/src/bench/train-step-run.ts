@@ -1,9 +1,9 @@
 /**
  * Measure (d), run: the default study's two models take training steps interleaved at each
  * train-step token count; one layer.csv row per model with its FFN share, FLOP rate against a
- * plain matmul, and peak memory; op profiles of the largest one where asked.
+ * plain matmul, and peak memory; the PyTorch peer's rows when it runs (train-step-peer.ts); op
+ * profiles of the largest one where asked.
  */
-import { isFfnLike } from '@moepp/core';
 import { endProgress, progress, type BenchContext } from './bench-context.ts';
 import { trainStepTokens } from './bench-plan.ts';
 import { theoreticalIncrease } from './flops.ts';
@@ -12,7 +12,8 @@ import { transientPeakBytes } from './layer-measures.ts';
 import { plainMatmulGflops } from './matmul-rate.ts';
 import { profileOps } from './op-profile.ts';
 import { deliveredFraction, summarizeTimes, throughputIncrease } from './statistics.ts';
-import { buildTrainStep, defaultStudyModels } from './train-step.ts';
+import { buildTrainStep, defaultStudyModels, trainStepColumns } from './train-step.ts';
+import { compareTrainStepPeer } from './train-step-peer.ts';
 
 export async function measureTrainSteps(ctx: BenchContext): Promise<void> {
   const { options, backend, timing, rows } = ctx;
@@ -37,20 +38,16 @@ export async function measureTrainSteps(ctx: BenchContext): Promise<void> {
     const matmul = plainMatmulGflops(tokens, D, 4 * D);
     for (const c of [moe, moepp]) {
       const impl = c.impl;
-      const kinds = c.model.moeLayerKinds()[0] ?? [];
-      const ffnExperts = kinds.filter(isFfnLike).length;
       const increase = impl === 'moepp' ? throughputIncrease(t.moe.medianMs, t.moepp.medianMs) : null;
       const theoretical = impl === 'moepp' ? theoreticalIncrease(flops.moe, flops.moepp) : null;
       const perLayer = meanPerLayer(ffn[impl]);
       // Parameters and the two AdamW moments, plus what a step allocates at its peak.
       const peak = c.model.parameters.size() * 4 * 3 + (await transientPeakBytes(() => void c.step()));
       rows.push({
-        measure: 'train_step', routing: 'init', width: 'small', d_model: D, d_ffn: c.spec.config.moe?.ffnHidden ?? null,
-        experts: kinds.length, ffn_experts: ffnExperts, zc_experts: kinds.length - ffnExperts,
-        tau: impl === 'moepp' ? (c.spec.config.moe?.tau ?? null) : null, tokens, impl,
+        ...trainStepColumns(c, perLayer),
+        impl,
         median_ms: t[impl].medianMs, p20_ms: t[impl].p20Ms, p80_ms: t[impl].p80Ms, reps: t[impl].reps,
         tokens_per_s: tokens / (t[impl].medianMs / 1000),
-        ffn_slots: Math.round((perLayer.reduce((a, b) => a + b, 0) * tokens) / Math.max(1, perLayer.length)),
         increase, theoretical_increase: theoretical,
         delivered: increase !== null && theoretical !== null ? deliveredFraction(increase, theoretical) : null,
         ffn_gflops: flops[impl] / (t[impl].medianMs * 1e6),
@@ -60,6 +57,7 @@ export async function measureTrainSteps(ctx: BenchContext): Promise<void> {
     }
     ctx.flush();
     ctx.log(`  train_step: moe ${t.moe.medianMs.toFixed(1)} ms, moepp ${t.moepp.medianMs.toFixed(1)} ms; ${(flops.moepp / (t.moepp.medianMs * 1e6)).toFixed(1)} GFLOP/s (plain matmul ${matmul.toFixed(1)})`);
+    if (ctx.peerOk) compareTrainStepPeer(ctx, models, tokens);
     if (options.profile && tokens === Math.max(...trainStepTokens(options))) {
       ctx.profiles.push({ scope: `train_step moepp ${tokens} tokens`, profile: await profileOps(() => void moepp.step()) });
       ctx.profiles.push({ scope: `train_step moe ${tokens} tokens`, profile: await profileOps(() => void moe.step()) });

@@ -6,11 +6,11 @@
  * is what the router does, not a sampled one; the CSV says which (`routing` = `init`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { forwardFlopsPerToken, MoeppLM, trainingContext, type ExecutorName, type ModelConfig } from '@moepp/core';
+import { forwardFlopsPerToken, isFfnLike, MoeppLM, trainingContext, type ExecutorName, type LossAndGradients, type ModelConfig } from '@moepp/core';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { loadStudy, planStudy } from '../studies/study-config.ts';
-import { AdamW } from '../training/adamw.ts';
+import { AdamW, type AdamWSettings } from '../training/adamw.ts';
 import { globalNormClip } from '../training/gradient-clipping.ts';
 import { repoRoot } from '@moepp/run-format';
 
@@ -38,13 +38,35 @@ export function defaultStudyModels(): { moe: TrainStepModel; moepp: TrainStepMod
   return { moe: pick('moe'), moepp: pick('moepp') };
 }
 
+/** What one step computed, read to the host before clipping changed the gradients (for the peer's check). */
+export interface TrainStepRecord {
+  loss: number;
+  ce: number;
+  auxLoss: number;
+  zLoss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Every parameter's gradient before clipping, by name. */
+  grads: Map<string, Float32Array>;
+  /** (N·K) top-K experts per token of each MoE layer. */
+  topKIndex: Int32Array[];
+}
+
 export interface TrainStepCase {
   impl: 'moe' | 'moepp';
   model: MoeppLM;
   spec: TrainStepModel;
   tokens: number;
+  /** The fixed batch, (B, T) row-major token ids. */
+  batch: { inputs: Int32Array; targets: Int32Array; batchSize: number; seqLen: number };
+  /** The learning rate of every step. */
+  lr: number;
+  /** AdamW's settings. */
+  optimizer: AdamWSettings;
   /** One step; returns the mean FFN experts per token of each MoE layer in that step. */
   step(): number[];
+  /** The same step, recording what it computed. */
+  recordedStep(): TrainStepRecord;
   /** FLOPs of one step at the FFN share of `ffnPerLayer` (3 × forward). */
   flops(ffnPerLayer: number[]): number;
   dispose(): void;
@@ -60,7 +82,8 @@ export function buildTrainStep(spec: TrainStepModel, tokens: number, seed: numbe
   if (tokens % spec.seqLen !== 0) throw new Error(`train_step tokens (${tokens}) must be a multiple of the preset's seqLen ${spec.seqLen}`);
   const batch = tokens / spec.seqLen;
   const model = new MoeppLM(spec.config, seed, { executor });
-  const optimizer = new AdamW({ beta1: spec.beta1, beta2: spec.beta2, epsilon: 1e-8, weightDecay: spec.weightDecay }, executor);
+  const settings: AdamWSettings = { beta1: spec.beta1, beta2: spec.beta2, epsilon: 1e-8, weightDecay: spec.weightDecay };
+  const optimizer = new AdamW(settings, executor);
   const rng = seedrandom.alea(`train-batch:${seed}`);
   const ids = Int32Array.from({ length: batch * (spec.seqLen + 1) }, () => Math.floor(rng() * spec.config.vocabSize));
   const inputsHost = new Int32Array(tokens);
@@ -75,17 +98,32 @@ export function buildTrainStep(spec: TrainStepModel, tokens: number, seed: numbe
   // A small constant learning rate: the weights move as in training but stay near initialisation,
   // so routing does not drift during the repetitions.
   const lr = spec.lr * 1e-3;
+  const run = (observe?: (r: LossAndGradients) => void) => {
+    const r = model.lossAndGradients(inputs, targets, trainingContext(`bench:${seed}`, 0)); // reads the loss: the forward is done
+    observe?.(r); // the gradients as the step computed them, before clipping
+    const { norm: gradNorm, scale } = globalNormClip(r.grads, spec.clip, executor); // reads the global norm: the backward is done
+    optimizer.apply(params, r.grads, lr, scale);
+    tf.dispose([...r.grads.values()]);
+    return { routing: r.routing, gradNorm };
+  };
   return {
     impl: spec.impl,
     model,
     spec,
     tokens,
+    batch: { inputs: inputsHost, targets: targetsHost, batchSize: batch, seqLen: spec.seqLen },
+    lr,
+    optimizer: settings,
     step() {
-      const r = model.lossAndGradients(inputs, targets, trainingContext(`bench:${seed}`, 0)); // reads the loss: the forward is done
-      const { scale } = globalNormClip(r.grads, spec.clip, executor); // reads the global norm: the backward is done
-      optimizer.apply(params, r.grads, lr, scale);
-      tf.dispose([...r.grads.values()]);
-      return r.routing.map((s) => s.ffnExpertsPerTokenMean);
+      return run().routing.map((s) => s.ffnExpertsPerTokenMean);
+    },
+    recordedStep() {
+      let seen: Omit<TrainStepRecord, 'gradNorm'> | null = null;
+      const { gradNorm } = run((r) => {
+        const grads = new Map([...r.grads].map(([name, g]) => [name, g.dataSync() as Float32Array]));
+        seen = { loss: r.loss, ce: r.ce, auxLoss: r.auxLoss, zLoss: r.zLoss, grads, topKIndex: r.routing.map((s) => s.topKIndex) };
+      });
+      return { ...(seen as unknown as Omit<TrainStepRecord, 'gradNorm'>), gradNorm };
     },
     flops(ffnPerLayer) {
       return 3 * tokens * forwardFlopsPerToken(spec.config, spec.seqLen, ffnPerLayer);
@@ -95,5 +133,20 @@ export function buildTrainStep(spec: TrainStepModel, tokens: number, seed: numbe
       tf.dispose([inputs, targets]);
       optimizer.dispose();
     },
+  };
+}
+
+/**
+ * The layer.csv columns that say what was stepped — ours and the peer's rows alike. `ffnPerLayer`:
+ * the mean FFN experts per token of each MoE layer over the timed steps.
+ */
+export function trainStepColumns(c: TrainStepCase, ffnPerLayer: number[]) {
+  const kinds = c.model.moeLayerKinds()[0] ?? [];
+  const ffnExperts = kinds.filter(isFfnLike).length;
+  return {
+    measure: 'train_step', routing: 'init', width: 'small', d_model: c.spec.config.dModel, d_ffn: c.spec.config.moe?.ffnHidden ?? null,
+    experts: kinds.length, ffn_experts: ffnExperts, zc_experts: kinds.length - ffnExperts,
+    tau: c.impl === 'moepp' ? (c.spec.config.moe?.tau ?? null) : null, tokens: c.tokens,
+    ffn_slots: Math.round((ffnPerLayer.reduce((a, b) => a + b, 0) * c.tokens) / Math.max(1, ffnPerLayer.length)),
   };
 }

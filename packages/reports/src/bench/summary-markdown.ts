@@ -127,7 +127,8 @@ export function benchSummaryMarkdown(input: BenchSummaryInput): string {
   if (input.checks.length) {
     const worst = new Map<string, PeerCheckRow>();
     for (const c of input.checks) {
-      const k = `${c.measure} ${c.what.startsWith('grad.') ? 'grad' : c.what}`;
+      // Per-parameter quantities (grad.<path>, updated.<path>) by kind.
+      const k = `${c.measure} ${c.what.split('.')[0]}`;
       const w = worst.get(k);
       if (!w || c.max_abs_diff > w.max_abs_diff) worst.set(k, c);
     }

@@ -1,5 +1,5 @@
 /**
- * The benchmark issue's five targets, judged from one run's rows — so the verdicts in
+ * The benchmark issues' targets, judged from one run's rows — so the verdicts in
  * BENCHMARKS.md come from the same command as the tables beside them. No test asserts timings;
  * these are reported, met or not, with the figure that decides them.
  */
@@ -93,6 +93,22 @@ export function targetVerdicts(rows: readonly LayerCsvRow[]): TargetVerdict[] {
     const lo = Math.min(...ratios.map((x) => x.ratio));
     const hi = Math.max(...ratios.map((x) => x.ratio));
     verdicts.push({ target: 'ours/PyTorch ≥ 1.0 on forward+backward (paper width)', met: lo >= 1, figure: `${ratios.length} cases: ${lo.toFixed(2)}–${hi.toFixed(2)}` });
+  }
+
+  const stepPeers = rows.filter((r) => r.measure === 'train_step' && String(r.impl).startsWith('torch-'));
+  const stepRatios = stepPeers.flatMap((t) => {
+    const mine = own.find((r) => sameGroup(r, t) && `torch-${r.impl}` === t.impl && r.tau === t.tau);
+    return mine ? [{ row: mine, ratio: num(mine.tokens_per_s) / num(t.tokens_per_s) }] : [];
+  });
+  if (stepRatios.length === 0) {
+    verdicts.push({ target: 'ours/PyTorch ≥ 0.7 on the training step', met: null, figure: 'no PyTorch peer of the training step in this run (`--measures train_step --peer torch`)' });
+  } else {
+    const lo = Math.min(...stepRatios.map((x) => x.ratio));
+    verdicts.push({
+      target: 'ours/PyTorch ≥ 0.7 on the training step',
+      met: lo >= 0.7,
+      figure: stepRatios.map((x) => `${x.row.impl === 'moe' ? 'MoE' : `MoE++ τ ${x.row.tau}`} ${x.row.tokens} tok ${x.ratio.toFixed(2)}`).join(', '),
+    });
   }
 
   const pairs = own.filter((r) => r.impl === 'moepp' && Number.isFinite(num(r.peak_bytes))).flatMap((r) => {
