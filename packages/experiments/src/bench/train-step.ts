@@ -83,7 +83,7 @@ export function buildTrainStep(spec: TrainStepModel, tokens: number, seed: numbe
   const batch = tokens / spec.seqLen;
   const model = new MoeppLM(spec.config, seed, { executor });
   const settings: AdamWSettings = { beta1: spec.beta1, beta2: spec.beta2, epsilon: 1e-8, weightDecay: spec.weightDecay };
-  const optimizer = new AdamW(settings, executor);
+  const optimizer = new AdamW(settings);
   const rng = seedrandom.alea(`train-batch:${seed}`);
   const ids = Int32Array.from({ length: batch * (spec.seqLen + 1) }, () => Math.floor(rng() * spec.config.vocabSize));
   const inputsHost = new Int32Array(tokens);
@@ -101,7 +101,7 @@ export function buildTrainStep(spec: TrainStepModel, tokens: number, seed: numbe
   const run = (observe?: (r: LossAndGradients) => void) => {
     const r = model.lossAndGradients(inputs, targets, trainingContext(`bench:${seed}`, 0)); // reads the loss: the forward is done
     observe?.(r); // the gradients as the step computed them, before clipping
-    const { norm: gradNorm, scale } = globalNormClip(r.grads, spec.clip, executor); // reads the global norm: the backward is done
+    const { norm: gradNorm, scale } = globalNormClip(r.grads, spec.clip); // reads the global norm: the backward is done
     optimizer.apply(params, r.grads, lr, scale);
     tf.dispose([...r.grads.values()]);
     return { routing: r.routing, gradNorm };

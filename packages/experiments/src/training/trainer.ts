@@ -75,8 +75,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   if (!existsSync(folder.path('tokenizer.json'))) writeFileAtomic(folder.path('tokenizer.json'), readFileSync(data.tokenizerPath));
 
   const model = new MoeppLM(config.model, config.seed, { executor: options.backend.executor });
-  // The optimizer runs where the experts do: host loops on wasm / cpu, tf ops on native TensorFlow.
-  const optimizer = new AdamW({ beta1: t.beta1, beta2: t.beta2, epsilon: 1e-8, weightDecay: t.weightDecay }, options.backend.executor);
+  const optimizer = new AdamW({ beta1: t.beta1, beta2: t.beta2, epsilon: 1e-8, weightDecay: t.weightDecay });
   const shape = { batchSize: t.batchSize, seqLen: t.seqLen };
   let batcher = new RandomWindowBatcher(data.train, { ...shape, seed: `data:${config.seed}` });
   let state: CheckpointState = { step: 0, tokens: 0, trainSeconds: 0, lastLoss: NaN, batcher: batcher.state() };
@@ -134,7 +133,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
           g.dispose();
         }
       }
-      const { norm: gradNorm, scale: clipScale } = globalNormClip(sums, t.clip, options.backend.executor);
+      const { norm: gradNorm, scale: clipScale } = globalNormClip(sums, t.clip);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         tf.dispose([...sums.values()]);
         throw new NonFiniteLossError(step + 1, Number.isFinite(loss) ? 'the gradient norm' : 'the loss', folder.checkpointDir() ? resumedFromCheckpointStep(folder) : null);
