@@ -100,7 +100,18 @@ export function peerPayload(
  * pools fight over 2 cores and single calls take up to 10× longer (measured, BENCHMARKS.md).
  */
 export function peerEnvironment(threads: number): NodeJS.ProcessEnv {
-  return { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE', PYTHONDONTWRITEBYTECODE: '1' };
+  return {
+    ...process.env,
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: String(threads),
+    OMP_WAIT_POLICY: 'PASSIVE',
+    PYTHONDONTWRITEBYTECODE: '1',
+    // glibc's allocator otherwise maps every large buffer afresh and page-faults it in on each
+    // call, which slowed the peer by up to 2× here (BENCHMARKS.md, "PyTorch peer of the training
+    // step"); PyTorch's tuning guide recommends jemalloc or TCMalloc for the same reason.
+    MALLOC_MMAP_THRESHOLD_: String(2 ** 30),
+    MALLOC_TRIM_THRESHOLD_: String(2 ** 30),
+  };
 }
 
 /**

@@ -31,16 +31,9 @@ export const TORCH_LM_STEP_SCRIPT = 'bench/peers/torch_lm_step.py';
  */
 export const LM_STEP_TOLERANCE = { rtol: 1e-4, atol: 1e-7, norm_rtol: 2e-3 } as const;
 
-/**
- * The peer's environment: the layer peer's threads (peerEnvironment), and glibc malloc told to
- * keep freed memory in the heap. By default each (N, V) buffer of the vocabulary softmax (32 MiB
- * at 2048 tokens) is above the mmap threshold, so every step maps it afresh and page-faults it in;
- * where faults are costly (VMs) that dominates torch's step (BENCHMARKS.md). Our wasm heap is
- * allocated once and reused, so an untuned peer would be measuring the kernel's page faults.
- * The same advice as PyTorch's CPU tuning guide (a caching allocator), without installing one.
- */
+/** The LM-step peer's environment: the layer peer's (peerEnvironment: threads and the glibc allocator told to keep freed memory). */
 export function lmStepPeerEnvironment(threads: number): NodeJS.ProcessEnv {
-  return { ...peerEnvironment(threads), MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 30) };
+  return peerEnvironment(threads);
 }
 
 /** The glibc malloc thresholds set in `env`, as the peer reports its own. */
