@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initWasmBackend } from '../wasm/threads.ts';
 import { patchedWasmKernels, patchWasmKernels, WASM_KERNEL_PATCHES } from '../wasm/kernel-patches.ts';
 import { activeWasmBackend } from '../heap-io.ts';
+import { transposedOperandsAreFree } from '../transposed-operands.ts';
 import { expectSameOnBothBackends, input } from '../testing/compare-backends.ts';
 import { blas, countingAddon, describeBlas, expectSameThroughBlas, gemmCalls } from '../testing/blas-setup.ts';
 import { BLAS_KERNELS, blasKernelsRegistered, registerBlasKernels, setBlasThreads, unregisterBlasKernels } from './blas-kernels.ts';
@@ -25,8 +26,10 @@ describeBlas('registerBlasKernels', () => {
     if (!blas.ok) return;
     const patched = kernelFuncs();
     expect(blasKernelsRegistered()).toBe(false);
+    expect(transposedOperandsAreFree()).toBe(false); // plain wasm transposes an operand explicitly
     expect(registerBlasKernels(countingAddon(blas.addon))).toEqual([...BLAS_KERNELS]);
     expect(blasKernelsRegistered()).toBe(true);
+    expect(transposedOperandsAreFree()).toBe(true);
     const withBlas = kernelFuncs();
     expect(withBlas[0]).not.toBe(patched[0]);
     expect(withBlas[1]).not.toBe(patched[1]);

@@ -3,6 +3,7 @@
  * Also the dense FFN of non-MoE blocks.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { transposedOperandsAreFree } from '@moepp/backends';
 import type { ExpertDims, ExpertKind, ExpertParams, ReferenceParams } from './expert-kind.ts';
 
 export interface FfnParams {
@@ -63,9 +64,10 @@ export interface FfnGradients {
  * gradient dy. With s = sigmoid(gate), a = gate·s, h = a ⊙ up:
  * dW_down = hᵀ·dy, dh = dy·W_downᵀ, du = dh ⊙ a, dg = dh ⊙ up ⊙ s·(1 + gate·(1 − s)),
  * dW_gate = xᵀ·dg, dW_up = xᵀ·du, dx = dg·W_gateᵀ + du·W_upᵀ.
- * Products with a transposed weight are computed as (W·aᵀ)ᵀ: only the (n × D|I) activations are
- * transposed, never a (D, I) weight — a weight transpose costs D·I per call however few rows the
- * expert has, and on wasm a transposed operand is copied and re-packed.
+ * Where a transposed operand costs a copy (plain wasm, whose matmul transposes it explicitly),
+ * products with a transposed weight are computed as (W·aᵀ)ᵀ: only the (n × D|I) activations are
+ * transposed, never a (D, I) weight, which would cost D·I per call however few rows the expert
+ * has. Where transposes are free (`blas`, cpu, native TensorFlow) the products take the flags.
  *
  * @example
  * const { dx, dWGate, dWUp, dWDown } = tf.tidy(() => ffnBackward(x, gate, up, dy, params));
@@ -75,6 +77,15 @@ export function ffnBackward(x: tf.Tensor2D, gate: tf.Tensor2D, up: tf.Tensor2D, 
   const a = tf.mul(gate, s); // (n, I) silu(gate)
   const h = tf.mul(a, up); // (n, I)
   const dWDown = tf.matMul(h, dy, true, false) as tf.Tensor2D; // (I, D)
+  if (transposedOperandsAreFree()) {
+    const dh = tf.matMul(dy, p.wDown, false, true); // (n, I)
+    const du = tf.mul(dh, a); // (n, I)
+    const dg = tf.mul(tf.mul(dh, up), tf.mul(s, tf.add(1, tf.mul(gate, tf.sub(1, s))))); // (n, I)
+    const dWGate = tf.matMul(x, dg, true, false) as tf.Tensor2D; // (D, I)
+    const dWUp = tf.matMul(x, du, true, false) as tf.Tensor2D; // (D, I)
+    const dx = tf.add(tf.matMul(dg, p.wGate, false, true), tf.matMul(du, p.wUp, false, true)) as tf.Tensor2D; // (n, D)
+    return { dx, dWGate, dWUp, dWDown };
+  }
   const dh = tf.transpose(tf.matMul(p.wDown, dy, false, true)) as tf.Tensor2D; // (n, I) = (W_down · dyᵀ)ᵀ
   const du = tf.mul(dh, a); // (n, I)
   const dg = tf.mul(tf.mul(dh, up), tf.mul(s, tf.add(1, tf.mul(gate, tf.sub(1, s))))); // (n, I)
