@@ -1,7 +1,6 @@
 /**
- * Gradients against central finite differences, for every expert kind, the router (W_r, W_g) and
- * the balance loss, on small shapes. float32 limits the agreement to about 1e-3 relative, so a
- * wrong gradient (typically off by a factor or a sign) stands out clearly.
+ * Gradients against central finite differences (testing/finite-differences.ts), for every expert
+ * kind, the router (W_r, W_g), the balance loss and the layer input, on small shapes.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,7 +10,7 @@ import { evaluationContext } from './forward-context.ts';
 import type { ExecutorName } from './executors/index.ts';
 import { TEST_BACKENDS, useBackend } from './testing/backends.ts';
 import { randomLayer, randomMatrix } from './testing/random-layer.ts';
-import { checkInputGradient } from './testing/input-gradient.ts';
+import { checkInputGradient, checkParameterGradients } from './testing/finite-differences.ts';
 import seedrandom from 'seedrandom';
 
 const KINDS: string[] = ['ffn', 'ffn', 'constant', 'copy', 'zero'];
@@ -35,37 +34,14 @@ function checkGradients(gating: string, objective: 'output' | 'balance' | 'zloss
   value.dispose();
   const basePlan = plans[0];
   const rng = seedrandom('entries');
-  const eps = 5e-3;
   const differentiable = layer.variables.filter((v) => grads[v.name] !== undefined);
   // The router must always receive gradient; for the router losses nothing else does.
   expect(differentiable).toContain(layer.layer.params.router.wR);
   expect(differentiable).toContain(layer.layer.params.router.wG);
   if (objective === 'output') expect(differentiable.length).toBe(layer.variables.length);
-  let checked = 0;
-  for (const v of differentiable) {
-    const g = grads[v.name].dataSync();
-    const values = v.dataSync().slice();
-    let found = 0;
-    for (let attempt = 0; attempt < 20 && found < 3; attempt++) {
-      const i = Math.floor(rng() * values.length);
-      plans.length = 0;
-      const at = (delta: number) => {
-        const shifted = values.slice();
-        shifted[i] += delta;
-        v.assign(tf.tensor(shifted, v.shape));
-        return loss().dataSync()[0];
-      };
-      const numeric = (at(eps) - at(-eps)) / (2 * eps);
-      v.assign(tf.tensor(values, v.shape));
-      // A perturbation that changes a routing decision crosses a discontinuity: try another entry.
-      if (plans.some((p) => p !== basePlan)) continue;
-      expect(Math.abs(numeric - g[i])).toBeLessThan(3e-4 + 5e-3 * Math.abs(numeric));
-      found++;
-      checked++;
-    }
-  }
+  const checked = checkParameterGradients(differentiable, grads, loss, plans, basePlan, 3, rng);
   expect(checked).toBe(differentiable.length * 3);
-  checkInputGradient(x, grads[x.name], loss, plans);
+  checkInputGradient(x, grads[x.name], loss, plans, basePlan);
   tf.dispose([probe, x, prev, ...Object.values(grads)]);
   layer.dispose();
 }
