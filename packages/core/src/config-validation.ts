@@ -2,7 +2,7 @@
  * Config validation: every message says what is wrong and how to fix it, because a researcher
  * launching a sweep should learn about a typo before hours of compute, not after.
  */
-import type { ModelConfig, MoeConfig } from './config.ts';
+import type { ModelConfig, MoeConfig, SharedExpertsConfig } from './config.ts';
 import { moeLayerCount, expertCountsOfLayer } from './config.ts';
 import { expertKindNames, isFfnLike, totalExperts, type ExpertCounts } from './experts/index.ts';
 import { gatingModeNames } from './gating/index.ts';
@@ -25,7 +25,9 @@ const MODEL_KEYS: readonly (keyof ModelConfig)[] = [
 const MOE_KEYS: readonly (keyof MoeConfig)[] = [
   'experts', 'expertsPerLayer', 'topK', 'ffnHidden', 'gating', 'gatingResidual', 'tau',
   'capacityFactor', 'gatingResidualInitStd',
+  'sharedExperts',
 ];
+const SHARED_EXPERTS_KEYS: readonly (keyof SharedExpertsConfig)[] = ['count', 'hidden', 'gated'];
 
 /**
  * Checks a full model config; throws `ConfigError` on the first problem.
@@ -84,6 +86,7 @@ function validateMoeConfig(moe: MoeConfig, config: ModelConfig): void {
     throw new ConfigError('moe.capacityFactor', `capacity factor γ must be > 0 (the paper uses 1.1) or null for dropless, got ${moe.capacityFactor}`);
   }
   nonNegativeNumber(moe.gatingResidualInitStd, 'moe.gatingResidualInitStd');
+  if (moe.sharedExperts !== undefined) validateSharedExperts(moe.sharedExperts);
 
   const layers = moeLayerCount(config);
   if (moe.expertsPerLayer !== null) {
@@ -101,6 +104,18 @@ function validateMoeConfig(moe: MoeConfig, config: ModelConfig): void {
       throw new ConfigError(`moe.expertsPerLayer[${j}]`, `the gating residual feeds layer ${j - 1}'s ${previousE} router logits into layer ${j}, which has ${e} experts; give adjacent MoE++ layers the same number of experts or set moe.gatingResidual: false`);
     }
     previousE = e;
+  }
+}
+
+function validateSharedExperts(shared: SharedExpertsConfig): void {
+  if (typeof shared !== 'object' || shared === null || Array.isArray(shared)) {
+    throw new ConfigError('moe.sharedExperts', `expected { count, hidden?, gated? } such as { count: 1, gated: true }, or no key for none; got ${JSON.stringify(shared)}`);
+  }
+  rejectUnknownKeys(shared as unknown as Record<string, unknown>, SHARED_EXPERTS_KEYS, 'moe.sharedExperts.');
+  positiveInteger(shared.count, 'moe.sharedExperts.count');
+  positiveInteger(shared.hidden, 'moe.sharedExperts.hidden');
+  if (typeof shared.gated !== 'boolean') {
+    throw new ConfigError('moe.sharedExperts.gated', `expected true (Qwen2-MoE's sigmoid gate) or false (DeepSeekMoE, ungated), got ${JSON.stringify(shared.gated)}`);
   }
 }
 

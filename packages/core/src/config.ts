@@ -9,6 +9,7 @@ import { expertKindsFromCounts, type ExpertCounts } from './experts/index.ts';
 import './gating/index.ts';
 import { validateModelConfig } from './config-validation.ts';
 import type { MoeLayerSpec } from './moe-layer.ts';
+import { applyGranularity } from './fine-grained.ts';
 
 export { validateModelConfig, ConfigError } from './config-validation.ts';
 
@@ -35,6 +36,22 @@ export interface MoeConfig {
   capacityFactor: number | null;
   /** Std of W_g's initialisation; 0 makes an untrained model route as without residual (§4). */
   gatingResidualInitStd: number;
+  /**
+   * Always-on FFN experts added to the routed output (DeepSeekMoE, Qwen2-MoE; `shared-experts.ts`).
+   * Absent (the default) = none: optional so that configs written before it, and the checkpoints
+   * that embed them, stay byte-identical.
+   */
+  sharedExperts?: SharedExpertsConfig;
+}
+
+/** `moe.sharedExperts`: S shared SwiGLU experts of hidden width I_s, optionally sigmoid-gated. */
+export interface SharedExpertsConfig {
+  /** S ≥ 1 (DeepSeekMoE uses 1–2, Qwen2-MoE 1). */
+  count: number;
+  /** I_s; resolved to `moe.ffnHidden` (after `granularity`) when not given. */
+  hidden: number;
+  /** Qwen2-MoE's per-token gate sigmoid(x w_shared); DeepSeekMoE has none, so false by default. */
+  gated: boolean;
 }
 
 /** A decoder-only LM whose FFN sublayers are MoE++ layers every `moeInterval` blocks. */
@@ -132,24 +149,38 @@ export function moeLayerSpec(config: ModelConfig, moeLayerIndex: number): MoeLay
     gatingResidual: moe.gatingResidual && moeLayerIndex > 0,
     gatingResidualInitStd: moe.gatingResidualInitStd,
     initStd: config.initStd,
+    sharedExperts: moe.sharedExperts ?? null,
   };
 }
 
 /** Builds a full model config from a partial one (deep-merging `moe`), then validates it. */
 export function resolveModelConfig(partial: ModelConfigInput = {}): ModelConfig {
-  const { moe, ...rest } = partial;
-  const resolvedMoe: MoeConfig | null =
-    moe === null
-      ? null
-      : {
-          ...DEFAULT_MOE_CONFIG,
-          ...(moe ?? {}),
-          experts: moe?.experts ?? DEFAULT_MOE_CONFIG.experts,
-        };
+  const { moe: input, ...rest } = partial;
+  const moe = input ? applyGranularity(input) : input;
+  let resolvedMoe: MoeConfig | null = null;
+  if (moe !== null) {
+    const { sharedExperts, ...fields } = moe ?? {};
+    resolvedMoe = { ...DEFAULT_MOE_CONFIG, ...fields, experts: fields.experts ?? DEFAULT_MOE_CONFIG.experts };
+    // Absent unless asked for, so configs (and the checkpoints embedding them) written before the key are unchanged.
+    if (sharedExperts !== undefined) resolvedMoe.sharedExperts = resolveSharedExperts(sharedExperts, resolvedMoe.ffnHidden);
+  }
   const config = { ...DEFAULT_MODEL_CONFIG, ...rest, moe: resolvedMoe } as ModelConfig;
   validateModelConfig(config);
   return config;
 }
 
+/** Fills a shared-experts entry's defaults; a malformed entry is left for validation to name. */
+function resolveSharedExperts(shared: Partial<SharedExpertsConfig>, ffnHidden: number): SharedExpertsConfig {
+  if (typeof shared !== 'object' || shared === null || Array.isArray(shared)) return shared as SharedExpertsConfig;
+  const { count, hidden, gated, ...unknownKeys } = shared;
+  return { count: count as number, hidden: hidden ?? ffnHidden, gated: gated ?? false, ...unknownKeys };
+}
+
+/** What a user writes for `moe`: any subset, `sharedExperts` with optional fields, and `granularity` (`fine-grained.ts`). */
+export type MoeConfigInput = Partial<Omit<MoeConfig, 'sharedExperts'>> & {
+  sharedExperts?: Partial<SharedExpertsConfig> & { count: number };
+  granularity?: number;
+};
+
 /** What a user writes: any subset of the config; `moe: null` asks for a dense model. */
-export type ModelConfigInput = Partial<Omit<ModelConfig, 'moe'>> & { moe?: Partial<MoeConfig> | null };
+export type ModelConfigInput = Partial<Omit<ModelConfig, 'moe'>> & { moe?: MoeConfigInput | null };

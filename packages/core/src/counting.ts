@@ -10,6 +10,7 @@
  */
 import { isMoeBlock, moeLayerSpec, type ModelConfig } from './config.ts';
 import { expertKind, ffnExpert, ffnLikeCount, isFfnLike, type ExpertDims } from './experts/index.ts';
+import { sharedExpertsFlopsPerToken, sharedExpertsParameterCount } from './shared-experts.ts';
 
 export interface ParameterCounts {
   total: number;
@@ -91,9 +92,11 @@ export function countParameters(config: ModelConfig, measuredFfnExpertsPerToken?
       expertsTotal += kinds.filter((k) => k === kind).length * size;
       if (!isFfnLike(kind)) zeroComputationActive += balancedZeroComputationPerToken(kinds, kind, topK, tau) * size;
     }
-    total += router + expertsTotal;
+    // Shared experts are on for every token: all of them are active.
+    const sharedExperts = spec.sharedExperts ? sharedExpertsParameterCount(spec.sharedExperts, D) : 0;
+    total += router + expertsTotal + sharedExperts;
     ffnPerToken.push(ffnExperts);
-    active += router + ffnExperts * perFfn + zeroComputationActive;
+    active += router + ffnExperts * perFfn + zeroComputationActive + sharedExperts;
     moeIndex++;
   }
   return { total, activePerToken: Math.round(active), ffnExpertsPerToken: ffnPerToken };
@@ -115,6 +118,7 @@ export function forwardFlopsPerToken(config: ModelConfig, seqLen = config.maxSeq
     const dims = { dModel: D, ffnHidden: spec.ffnHidden };
     const ffnExperts = measuredFfnExpertsPerToken?.[moeIndex] ?? balancedFfnExpertsPerToken(kinds, topK, tau);
     flops += 2 * D * kinds.length + ffnExperts * meanOverFfnLike(kinds, (k) => expertKind(k).flopsPerToken(dims));
+    if (spec.sharedExperts) flops += sharedExpertsFlopsPerToken(spec.sharedExperts, D);
     // Zero-computation kinds count 0 under this file's convention; a kind that declares FLOPs adds them.
     for (const kind of distinct(kinds)) {
       if (!isFfnLike(kind)) flops += balancedZeroComputationPerToken(kinds, kind, topK, tau) * expertKind(kind).flopsPerToken(dims);

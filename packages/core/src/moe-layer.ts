@@ -17,6 +17,7 @@ import { route, type RouterParams } from './router.ts';
 import { heterogeneousCapacity, keptWeights, planDispatch, type DispatchPlan } from './dispatch.ts';
 import { expertExecutor, type ExecutorName, type ExpertExecutor, type LayerExpert } from './executors/index.ts';
 import type { Initializer } from './parameters.ts';
+import { createSharedExperts, sharedExpertsForward, type SharedExpertsParams, type SharedExpertsSpec } from './shared-experts.ts';
 
 /** Everything that defines one MoE++ layer (see `moeLayerSpec` for the LM's layers). */
 export interface MoeLayerSpec {
@@ -40,6 +41,8 @@ export interface MoeLayerSpec {
   gatingResidualInitStd: number;
   /** Std of the normal initialisation of W_r and of expert parameters without their own. */
   initStd: number;
+  /** Always-on experts added to the routed output (`shared-experts.ts`); absent or null = none. */
+  sharedExperts?: SharedExpertsSpec | null;
 }
 
 /**
@@ -52,6 +55,8 @@ export interface MoeLayerParams {
   router: RouterParams & { wR: tf.Variable; wG: tf.Variable | null };
   /** One entry per expert, in layer order, by `ParameterSpec.key` (empty for parameter-free kinds). */
   experts: Record<string, tf.Variable>[];
+  /** The shared experts; null when the layer has none. */
+  shared: SharedExpertsParams | null;
 }
 
 /** The router's decisions, as dispatch turned them into slots. */
@@ -107,6 +112,7 @@ export class MoeLayer {
         wG: spec.gatingResidual ? create('router.w_g', [E, E], { kind: 'normal', std: spec.gatingResidualInitStd }) : null,
       },
       experts: expertParams,
+      shared: spec.sharedExperts ? createSharedExperts(spec.sharedExperts, D, create, normal) : null,
     };
     this.kinds = kinds;
     this.gating = gatingMode(spec.gating);
@@ -130,10 +136,13 @@ export class MoeLayer {
 
   /**
    * The expert forward as the paper times it (§7): dispatch, every expert, combine — given the
-   * router's decisions. Returns (N, D).
+   * router's decisions — plus the shared experts, which every token passes through. Returns (N, D).
    */
   combine(x: tf.Tensor2D, routing: Pick<RouterOutput, 'plan' | 'routingWeights'>): tf.Tensor2D {
-    return this.executor.combine(x, routing.plan, routing.routingWeights, this.experts);
+    const routed = this.executor.combine(x, routing.plan, routing.routingWeights, this.experts); // (N, D)
+    const shared = this.params.shared;
+    if (shared === null) return routed;
+    return tf.tidy(() => tf.add(routed, sharedExpertsForward(x, shared))) as tf.Tensor2D; // (N, D)
   }
 
   /**

@@ -7,7 +7,8 @@ import seedrandom from 'seedrandom';
 import { expertKind, isFfnLike } from '../experts/index.ts';
 import { createMoeLayer, type MoeLayer } from '../moe-layer.ts';
 import type { ExecutorName } from '../executors/index.ts';
-import type { Matrix, ReferenceLayer } from './reference-moe.ts';
+import type { SharedExpertsSpec } from '../shared-experts.ts';
+import type { Matrix, ReferenceLayer, ReferenceSharedExperts } from './reference-moe.ts';
 
 export function randomMatrix(rng: () => number, rows: number, cols: number, scale = 1): Matrix {
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rng() * 2 - 1) * scale));
@@ -34,6 +35,7 @@ export function randomLayer(options: {
   capacityFactor?: number | null;
   residual?: boolean;
   executor?: ExecutorName;
+  sharedExperts?: SharedExpertsSpec;
 }): RandomLayer {
   const rng = seedrandom(options.seed);
   const { kinds, tokens: N, dModel: D, hidden: I } = options;
@@ -53,11 +55,23 @@ export function randomLayer(options: {
     }
     return { kind, params };
   });
+  // Shared experts after the routed ones, so layers without them draw what they always drew.
+  let shared: ReferenceSharedExperts | null = null;
+  if (options.sharedExperts) {
+    const width = options.sharedExperts.count * options.sharedExperts.hidden;
+    const ffn = { wGate: randomMatrix(rng, D, width, 0.5), wUp: randomMatrix(rng, D, width, 0.5), wDown: randomMatrix(rng, width, D, 0.5) };
+    values.set('shared_experts.w_gate', ffn.wGate);
+    values.set('shared_experts.w_up', ffn.wUp);
+    values.set('shared_experts.w_down', ffn.wDown);
+    const gate = options.sharedExperts.gated ? randomMatrix(rng, D, 1) : null;
+    if (gate) values.set('shared_experts.gate', gate);
+    shared = { ffn, gate: gate?.map((row) => row[0]) ?? null };
+  }
   const tau = options.tau ?? 0.75;
   const capacityFactor = options.capacityFactor ?? null;
   const variables: tf.Variable[] = [];
   const layer = createMoeLayer(
-    { dModel: D, kinds, topK: options.topK, ffnHidden: I, gating: options.gating, tau, capacityFactor, gatingResidual: options.residual === true, gatingResidualInitStd: 0, initStd: 0.02 },
+    { dModel: D, kinds, topK: options.topK, ffnHidden: I, gating: options.gating, tau, capacityFactor, gatingResidual: options.residual === true, gatingResidualInitStd: 0, initStd: 0.02, sharedExperts: options.sharedExperts ?? null },
     (name) => {
       const value = values.get(name);
       if (!value) throw new Error(`randomLayer: no value drawn for ${name}`);
@@ -74,7 +88,7 @@ export function randomLayer(options: {
   variables.sort((a, b) => Number(router.includes(b)) - Number(router.includes(a)));
   return {
     layer,
-    reference: { wR, wG, experts, topK: options.topK, gating: options.gating, tau, capacityFactor },
+    reference: { wR, wG, experts, topK: options.topK, gating: options.gating, tau, capacityFactor, shared },
     x: randomMatrix(rng, N, D),
     previousLogits: options.residual ? randomMatrix(rng, N, E, 2) : null,
     variables,

@@ -24,6 +24,15 @@ export interface ReferenceLayer {
   gating: string;
   tau: number;
   capacityFactor: number | null;
+  /** Shared experts (one SwiGLU of hidden S·I_s) and their gate's (D) weights; null or absent = none. */
+  shared?: ReferenceSharedExperts | null;
+}
+
+export interface ReferenceSharedExperts {
+  /** `{ wGate, wUp, wDown }` of the S experts side by side. */
+  ffn: ReferenceParams;
+  /** (D) w_shared of the sigmoid gate; null = ungated. */
+  gate: number[] | null;
 }
 
 export function matmul(a: Matrix, b: Matrix): Matrix {
@@ -85,6 +94,11 @@ export function referenceMoeLayer(layer: ReferenceLayer, x: Matrix, previousLogi
       const out = referenceExpert(expert, token);
       out.forEach((v, d) => (y[d] += weights[n][e] * v));
     });
+    const shared = layer.shared;
+    if (shared) {
+      const g = shared.gate ? 1 / (1 + Math.exp(-token.reduce((s, v, d) => s + v * (shared.gate as number[])[d], 0))) : 1;
+      expertKind('ffn').reference(shared.ffn, token).forEach((v, d) => (y[d] += g * v));
+    }
     return y;
   });
   return { output, logits, probs, weights, topK, dropped };
