@@ -13,7 +13,7 @@ import { loadStudy, planStudy, type PlannedRun } from '../studies/study-config.t
 import { prepareRunData } from '../runs/prepare-run-data.ts';
 import { RunFolder } from '../runs/run-folder.ts';
 import { NonFiniteLossError, RunInterrupted, trainRun } from './trainer.ts';
-import { repoRoot, type RunSummary } from '@moepp/run-format';
+import { repoRoot, type RoutingFile, type RunSummary } from '@moepp/run-format';
 import { useTestBackend } from '../testing/test-backend.ts';
 import type { PreparedData } from '../data/index.ts';
 
@@ -58,6 +58,15 @@ describe('trainer on the smoke preset (wasm)', () => {
     expect(routing.layers).toHaveLength(2);
     expect(routing.byPos.noun.tokens).toBeGreaterThan(0);
     expect(routing.byPiece.fragment.tokens).toBeGreaterThan(0);
+    // The routing measures per layer, co-activation of the two layers, and router saturation from
+    // the periodic evaluation at step 3 (evalEvery 3) on its 4 windows of 32 tokens.
+    const measured = folder.readJson<RoutingFile>('routing.json');
+    for (const layer of measured.layers) expect(Object.keys(layer)).toEqual(expect.arrayContaining(['maxVio', 'loadEntropy', 'routingEntropy', 'deadExperts', 'dropRate']));
+    expect(measured.coActivation?.map((c) => c.fromLayer)).toEqual([0]);
+    const pairs = measured.coActivation![0].counts.flat().reduce((a, b) => a + b, 0);
+    expect(pairs).toBe(8 * 32 * 2 * 2); // finalEvalWindows 8 × seqLen 32 tokens, K × K pairs each
+    expect(measured.routerSaturation?.steps).toEqual([3]);
+    expect(measured.routerSaturation?.tokens).toBe(4 * 32);
     const env = folder.readJson<{ backend: string; packages: Record<string, string> }>('environment.json');
     expect(env.backend).toBe(backend.backend); // wasm, or blas in CI's default run
     expect(env.packages['@tensorflow/tfjs-core']).toBe('4.22.0');
@@ -79,6 +88,8 @@ describe('trainer on the smoke preset (wasm)', () => {
     expect(strip(resumed)).toEqual(strip(reference));
     expect(csvWithoutTiming(interrupted.path('metrics.csv'))).toEqual(csvWithoutTiming(whole.path('metrics.csv')));
     expect(csvWithoutTiming(interrupted.path('eval.csv'))).toEqual(csvWithoutTiming(whole.path('eval.csv')));
+    // Router saturation's record of step 3 came back from the checkpoint.
+    expect(interrupted.readJson<RoutingFile>('routing.json')).toEqual(whole.readJson<RoutingFile>('routing.json'));
   });
 
   it('the same seed gives the same run; another seed does not', async () => {

@@ -24,6 +24,7 @@ import { AdamW } from './adamw.ts';
 import { learningRate } from './lr-schedule.ts';
 import { globalNormClip } from './gradient-clipping.ts';
 import { evaluate } from './evaluate.ts';
+import { routerSaturation, TOP1_CHECKPOINT_FILE, type Top1Record } from './router-saturation.ts';
 
 export class NonFiniteLossError extends Error {
   constructor(readonly step: number, what: string, checkpointStep: number | null) {
@@ -80,12 +81,16 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   let batcher = new RandomWindowBatcher(data.train, { ...shape, seed: `data:${config.seed}` });
   let state: CheckpointState = { step: 0, tokens: 0, trainSeconds: 0, lastLoss: NaN, batcher: batcher.state() };
 
+  // Each periodic evaluation's top-1 experts on its fixed slice, for router saturation.
+  let top1Records: Top1Record[] = [];
   const checkpoint = folder.checkpointDir();
   if (checkpoint) {
     state = JSON.parse(readFileSync(join(checkpoint, 'state.json'), 'utf8')) as CheckpointState;
     loadModelWeights(model, readFileSync(join(checkpoint, 'model.safetensors')));
     optimizer.loadState(decodeSafetensors(readFileSync(join(checkpoint, 'optimizer.safetensors'))).tensors, state.step);
     batcher = RandomWindowBatcher.fromState(data.train, state.batcher);
+    const top1File = join(checkpoint, TOP1_CHECKPOINT_FILE);
+    if (existsSync(top1File)) top1Records = JSON.parse(readFileSync(top1File, 'utf8')) as Top1Record[];
   }
   // Rows logged after the checkpoint are logged again as the run repeats those steps; final
   // evaluation rows (at step = steps) are rewritten by the final evaluation.
@@ -101,6 +106,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       'model.safetensors': saveModelWeights(model),
       'optimizer.safetensors': encodeSafetensors(optimizer.stateArrays(), { step: String(optimizer.step) }),
       'state.json': JSON.stringify({ ...state, batcher: batcher.state() }, null, 2),
+      ...(moeLayers > 0 ? { [TOP1_CHECKPOINT_FILE]: JSON.stringify(top1Records) } : {}),
     });
 
   try {
@@ -155,20 +161,24 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
 
       const last = step + 1 === t.steps;
       if ((step + 1) % t.evalEvery === 0 && !last) {
-        const { result } = evaluate(model, data.validation, { ...shape, maxWindows: t.evalWindows });
+        const { result, top1 } = evaluate(model, data.validation, { ...shape, maxWindows: t.evalWindows, top1: moeLayers > 0 });
+        if (top1) top1Records.push({ step: step + 1, top1: top1.map((layer) => Array.from(layer)) });
         folder.appendCsv('eval.csv', EVAL_CSV_COLUMNS, [{ step: step + 1, split: 'val', loss: result.loss, perplexity: result.perplexity, accuracy: result.accuracy, tokens_per_s: result.tokensPerSecond }]);
       }
       if ((step + 1) % t.checkpointEvery === 0 || last) saveCheckpoint();
       if (options.stopAfterSteps !== undefined && step + 1 - resumedFrom >= options.stopAfterSteps && !last) throw new RunInterrupted(`stopped after step ${step + 1}`);
     }
 
-    const val = evaluate(model, data.validation, { ...shape, maxWindows: t.finalEvalWindows, routing: true });
+    const val = evaluate(model, data.validation, { ...shape, maxWindows: t.finalEvalWindows, routing: true, top1: moeLayers > 0 });
     const test = evaluate(model, data.test, { ...shape, maxWindows: t.finalEvalWindows });
     folder.appendCsv('eval.csv', EVAL_CSV_COLUMNS, [
       { step: t.steps, split: 'val', loss: val.result.loss, perplexity: val.result.perplexity, accuracy: val.result.accuracy, tokens_per_s: val.result.tokensPerSecond },
       { step: t.steps, split: 'test', loss: test.result.loss, perplexity: test.result.perplexity, accuracy: test.result.accuracy, tokens_per_s: test.result.tokensPerSecond },
     ]);
-    if (val.routing) folder.writeJson('routing.json', val.routing);
+    if (val.routing) {
+      const saturation = val.top1 ? routerSaturation(top1Records, val.top1) : null;
+      folder.writeJson('routing.json', saturation ? { ...val.routing, routerSaturation: saturation } : val.routing);
+    }
     const measuredFfn = val.routing?.layers.map((l) => l.ffnExpertsPerToken);
     const counts = countParameters(config.model, measuredFfn);
     const summary: RunSummary = {
