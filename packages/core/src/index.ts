@@ -13,6 +13,7 @@ export { heterogeneousBalanceLoss, balancedLossValue, balanceWeights, expertToke
 export { computeRoutingStats, type LayerRoutingStats } from './routing-stats.ts';
 export * from './routing-measures.ts';
 export { applyGranularity } from './fine-grained.ts';
+export { upcycleFromDense, UpcycleError, type UpcycleReport } from './upcycle.ts';
 export { sharedExpertsForward, sharedExpertsParameterCount, sharedExpertsFlopsPerToken, type SharedExpertsSpec, type SharedExpertsParams } from './shared-experts.ts';
 export { ParameterStore, type Initializer } from './parameters.ts';
 export { crossEntropy } from './cross-entropy.ts';

@@ -11,8 +11,8 @@
  */
 export { FORMAT_VERSION, RunFormatError, checkFormatVersion, parseJsonFile, parseRunFile } from './run-file.ts';
 export {
-  runConfigSchema, modelConfigSchema, moeConfigSchema, expertCountsSchema, trainingConfigSchema, dataConfigSchema,
-  type RunConfigFile, type ModelConfigFile, type MoeConfigFile, type ExpertCounts, type TrainingConfig, type DataConfig,
+  runConfigSchema, initConfigSchema, modelConfigSchema, moeConfigSchema, expertCountsSchema, trainingConfigSchema, dataConfigSchema,
+  type RunConfigFile, type ModelConfigFile, type InitConfig, type MoeConfigFile, type ExpertCounts, type TrainingConfig, type DataConfig,
 } from './config-json.ts';
 export { runSummarySchema, splitMetricsSchema, costClassSchema, type RunSummary, type SplitMetrics, type CostClass } from './summary-json.ts';
 export {

@@ -14,6 +14,8 @@ import { prepareRunData } from '../runs/prepare-run-data.ts';
 import { RunFolder } from '../runs/run-folder.ts';
 import { NonFiniteLossError, RunInterrupted, trainRun } from './trainer.ts';
 import { repoRoot, type RoutingFile, type RunSummary } from '@moepp/run-format';
+import { decodeSafetensors } from '@moepp/core';
+import type { RunConfig } from '../studies/run-config.ts';
 import { useTestBackend } from '../testing/test-backend.ts';
 import type { PreparedData } from '../data/index.ts';
 
@@ -99,6 +101,28 @@ describe('trainer on the smoke preset (wasm)', () => {
     const c = await trainRun({ folder: new RunFolder(join(dir, 'c')), config: { ...runs[1].config, seed: 2 }, data, backend });
     expect(b.val).toEqual(a.val);
     expect(c.val).not.toEqual(a.val);
+  });
+
+  it('init.from upcycles a dense run: after one step the FFN experts are still the dense FFN, give or take the update', async () => {
+    const dir = scratch();
+    const denseFolder = new RunFolder(join(dir, 'dense'));
+    // The dense FFN as wide as the MoE run's experts (the smoke preset's dense blocks are wider).
+    const denseConfig = { ...structuredClone(runs[1].config), model: { ...runs[1].config.model, moe: null, denseFfnHidden: runs[0].config.model.moe!.ffnHidden } };
+    await trainRun({ folder: denseFolder, config: denseConfig, data, backend });
+    const dense = decodeSafetensors(readFileSync(denseFolder.path('checkpoint/model.safetensors'))).tensors.get('layers.1.ffn.w_up')!.data;
+    const firstStep = async (name: string, init: RunConfig['init']) => {
+      const config = { ...structuredClone(runs[0].config), ...(init ? { init } : {}) };
+      config.training.checkpointEvery = 1;
+      const folder = new RunFolder(join(dir, name));
+      await expect(trainRun({ folder, config, data, backend, stopAfterSteps: 1 })).rejects.toBeInstanceOf(RunInterrupted);
+      const expert = decodeSafetensors(readFileSync(folder.path('checkpoint/model.safetensors'))).tensors.get('layers.1.moe.experts.2.w_up')!.data;
+      return Math.max(...Array.from(expert, (v, i) => Math.abs(v - dense[i])));
+    };
+    // One AdamW step at the first warm-up learning rate moves a weight by about lr = 0.0015.
+    expect(await firstStep('upcycled', { from: denseFolder.dir, noiseStd: 0 })).toBeLessThan(0.005);
+    expect(await firstStep('fresh', undefined)).toBeGreaterThan(0.02);
+    await expect(trainRun({ folder: new RunFolder(join(dir, 'bad')), config: { ...runs[0].config, init: { from: join(dir, 'nowhere'), noiseStd: 0 } }, data, backend }))
+      .rejects.toThrow(/init.from: .*nowhere is not a complete run folder/);
   });
 
   it('refuses to continue a folder that holds another config', async () => {

@@ -9,10 +9,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { EVAL_CSV_COLUMNS, metricsCsvColumns, writeFileAtomic, type RunSummary } from '@moepp/run-format';
+import { isAbsolute, join } from 'node:path';
+import { EVAL_CSV_COLUMNS, metricsCsvColumns, repoRoot, writeFileAtomic, type RunSummary } from '@moepp/run-format';
 import {
-  countParameters, decodeSafetensors, encodeSafetensors, expertKind, expertKindNames, forwardFlopsPerToken, loadModelWeights, MoeppLM,
+  countParameters, decodeSafetensors, upcycleFromDense, type NamedArray, encodeSafetensors, expertKind, expertKindNames, forwardFlopsPerToken, loadModelWeights, MoeppLM,
   saveModelWeights, trainingContext, type ExecutorName,
 } from '@moepp/core';
 import { RandomWindowBatcher, type RandomBatcherState } from '../data/index.ts';
@@ -91,6 +91,8 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
     batcher = RandomWindowBatcher.fromState(data.train, state.batcher);
     const top1File = join(checkpoint, TOP1_CHECKPOINT_FILE);
     if (existsSync(top1File)) top1Records = JSON.parse(readFileSync(top1File, 'utf8')) as Top1Record[];
+  } else if (config.init) {
+    upcycleFromDense(model, readDenseWeights(config.init.from), { noiseStd: config.init.noiseStd, seed: config.seed });
   }
   // Rows logged after the checkpoint are logged again as the run repeats those steps; final
   // evaluation rows (at step = steps) are rewritten by the final evaluation.
@@ -211,4 +213,17 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
 function resumedFromCheckpointStep(folder: RunFolder): number | null {
   const dir = folder.checkpointDir();
   return dir ? (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState).step : null;
+}
+
+/**
+ * The final weights of the complete run folder `from` (absolute, or relative to the repo root),
+ * for `init.from`.
+ */
+function readDenseWeights(from: string): Map<string, NamedArray> {
+  const dir = isAbsolute(from) ? from : join(repoRoot(), from);
+  const weights = join(dir, 'checkpoint', 'model.safetensors');
+  if (!existsSync(join(dir, 'summary.json')) || !existsSync(weights)) {
+    throw new Error(`init.from: ${dir} is not a complete run folder (it needs summary.json and checkpoint/model.safetensors); train the dense run first, e.g. pnpm ablate <study>, and point init.from at its folder`);
+  }
+  return decodeSafetensors(readFileSync(weights)).tensors;
 }
