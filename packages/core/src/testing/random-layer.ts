@@ -38,6 +38,7 @@ export function randomLayer(options: {
   // The routing family (docs/moe-family.md); drawn after everything else, so other layers keep their numbers.
   gatingOptions?: Record<string, number | boolean>;
   routerHidden?: number;
+  routerJitter?: number;
   expertInputTimesTopK?: boolean;
 }): RandomLayer {
   const rng = seedrandom(options.seed);
@@ -76,7 +77,7 @@ export function randomLayer(options: {
   const layer = createMoeLayer(
     {
       dModel: D, kinds, topK: options.topK, ffnHidden: I, gating: options.gating, tau, capacityFactor, gatingResidual: options.residual === true, gatingResidualInitStd: 0, initStd: 0.02,
-      gatingOptions: options.gatingOptions, routerHidden: options.routerHidden ?? null, expertInputTimesTopK: options.expertInputTimesTopK,
+      gatingOptions: options.gatingOptions, routerHidden: options.routerHidden ?? null, routerJitter: options.routerJitter, expertInputTimesTopK: options.expertInputTimesTopK,
     },
     (name) => {
       const value = values.get(name);
