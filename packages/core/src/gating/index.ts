@@ -5,8 +5,10 @@ import { paperGating } from './paper.ts';
 import { mixtralGating } from './mixtral.ts';
 import { noisyTopKGating } from './noisy-top-k.ts';
 import { sigmoidBiasGating } from './sigmoid-bias.ts';
+import { hashGating } from './hash.ts';
+import { gshardGating } from './gshard.ts';
 
-for (const mode of [referenceGating, paperGating, mixtralGating, noisyTopKGating, sigmoidBiasGating]) registerGatingMode(mode);
+for (const mode of [referenceGating, paperGating, mixtralGating, noisyTopKGating, gshardGating, sigmoidBiasGating, hashGating]) registerGatingMode(mode);
 
 export * from './gating-mode.ts';
 export { topKIndices, selectTopK, selectionFromTopK, referenceTopK } from './top-k.ts';
@@ -15,4 +17,6 @@ export { paperGating } from './paper.ts';
 export { mixtralGating } from './mixtral.ts';
 export { noisyTopKGating, standardNormals } from './noisy-top-k.ts';
 export { sigmoidBiasGating } from './sigmoid-bias.ts';
+export { hashGating, hashExperts } from './hash.ts';
+export { gshardGating } from './gshard.ts';
 export { renormalisedSelectedWeights, referenceRenormalisedWeights } from './selected-weights.ts';
