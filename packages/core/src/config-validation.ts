@@ -5,7 +5,7 @@
 import type { ModelConfig, MoeConfig, SharedExpertsConfig } from './config.ts';
 import { moeLayerCount, expertCountsOfLayer } from './config.ts';
 import { expertKindNames, isFfnLike, totalExperts, type ExpertCounts } from './experts/index.ts';
-import { gatingModeNames } from './gating/index.ts';
+import { gatingMode, gatingModeNames, gatingOptions, GatingOptionError } from './gating/index.ts';
 
 /** Thrown for an invalid model config; `path` names the offending key (e.g. `moe.topK`). */
 export class ConfigError extends Error {
@@ -25,6 +25,9 @@ const MODEL_KEYS: readonly (keyof ModelConfig)[] = [
 const MOE_KEYS: readonly (keyof MoeConfig)[] = [
   'experts', 'expertsPerLayer', 'topK', 'ffnHidden', 'gating', 'gatingResidual', 'tau',
   'capacityFactor', 'gatingResidualInitStd',
+  // the routing family (docs/moe-family.md)
+  'gatingOptions', 'routerJitter', 'routerHidden', 'expertInputTimesTopK',
+  // expert designs (shared-experts.ts)
   'sharedExperts',
 ];
 const SHARED_EXPERTS_KEYS: readonly (keyof SharedExpertsConfig)[] = ['count', 'hidden', 'gated'];
@@ -104,6 +107,37 @@ function validateMoeConfig(moe: MoeConfig, config: ModelConfig): void {
       throw new ConfigError(`moe.expertsPerLayer[${j}]`, `the gating residual feeds layer ${j - 1}'s ${previousE} router logits into layer ${j}, which has ${e} experts; give adjacent MoE++ layers the same number of experts or set moe.gatingResidual: false`);
     }
     previousE = e;
+  }
+  validateRoutingFamily(moe, config, layers);
+}
+
+/** The optional keys of the routing family, and the gating mode's own options on every layer's shape. */
+function validateRoutingFamily(moe: MoeConfig, config: ModelConfig, layers: number): void {
+  const mode = gatingMode(moe.gating);
+  if (moe.gatingOptions !== undefined && (typeof moe.gatingOptions !== 'object' || moe.gatingOptions === null || Array.isArray(moe.gatingOptions))) {
+    throw new ConfigError('moe.gatingOptions', `expected an object of the gating mode's options, e.g. { biasUpdateRate: 0.001 }, got ${JSON.stringify(moe.gatingOptions)}`);
+  }
+  for (let j = 0; j < layers; j++) {
+    const dims = { dModel: config.dModel, experts: totalExperts(expertCountsOfLayer(moe, j)), topK: moe.topK };
+    try {
+      gatingOptions(mode, moe.gatingOptions, dims);
+    } catch (e) {
+      if (e instanceof GatingOptionError) throw new ConfigError(`moe.gatingOptions.${e.option}`, e.message);
+      throw e;
+    }
+  }
+  if (mode.usesRouterLogits === false && moe.gatingResidual) {
+    throw new ConfigError('moe.gatingResidual', `gating mode '${mode.name}' routes without router logits, so there is nothing to pass on to the next layer; set moe.gatingResidual: false`);
+  }
+  if (moe.routerJitter !== undefined && !(typeof moe.routerJitter === 'number' && moe.routerJitter >= 0 && moe.routerJitter < 1)) {
+    throw new ConfigError('moe.routerJitter', `router jitter ε must be a number in [0, 1) (Switch Transformer uses 0.01), got ${JSON.stringify(moe.routerJitter)}`);
+  }
+  if (moe.routerHidden !== undefined && moe.routerHidden !== null) {
+    positiveInteger(moe.routerHidden, 'moe.routerHidden');
+    if (mode.usesRouterLogits === false) throw new ConfigError('moe.routerHidden', `gating mode '${mode.name}' has no router; remove moe.routerHidden`);
+  }
+  if (moe.expertInputTimesTopK !== undefined && typeof moe.expertInputTimesTopK !== 'boolean') {
+    throw new ConfigError('moe.expertInputTimesTopK', `expected true or false, got ${JSON.stringify(moe.expertInputTimesTopK)}`);
   }
 }
 

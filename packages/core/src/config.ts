@@ -36,6 +36,17 @@ export interface MoeConfig {
   capacityFactor: number | null;
   /** Std of W_g's initialisation; 0 makes an untrained model route as without residual (§4). */
   gatingResidualInitStd: number;
+
+  // The routing family (docs/moe-family.md). Optional and absent by default, so configs,
+  // config.json files and checkpoints written before them stay byte-identical.
+  /** Options of the gating mode, e.g. `{ biasUpdateRate: 0.001 }` for `sigmoid-bias`; absent = the mode's defaults. */
+  gatingOptions?: Record<string, number | boolean>;
+  /** Router input jitter ε (Switch Transformer, Mixtral's `router_jitter_noise`): x ⊙ U(1−ε, 1+ε) in training; absent = 0. */
+  routerJitter?: number;
+  /** Hidden width of the released 7B's two-layer router `tanh(x W_hidden) W_r` (it uses 8E); absent or null = a linear router. */
+  routerHidden?: number | null;
+  /** Feed the experts K·x, as the released 7B does unless `moe_feature_no_mul_topk` is set; absent = false (x). */
+  expertInputTimesTopK?: boolean;
   /**
    * Always-on FFN experts added to the routed output (DeepSeekMoE, Qwen2-MoE; `shared-experts.ts`).
    * Absent (the default) = none: optional so that configs written before it, and the checkpoints
@@ -150,7 +161,18 @@ export function moeLayerSpec(config: ModelConfig, moeLayerIndex: number): MoeLay
     gatingResidualInitStd: moe.gatingResidualInitStd,
     initStd: config.initStd,
     sharedExperts: moe.sharedExperts ?? null,
+    ...routingFamilySpec(moe),
   };
+}
+
+/** The routing-family fields of a layer spec: only those the config sets, so older specs are unchanged. */
+function routingFamilySpec(moe: MoeConfig): Partial<MoeLayerSpec> {
+  const spec: Partial<MoeLayerSpec> = {};
+  if (moe.gatingOptions !== undefined) spec.gatingOptions = moe.gatingOptions;
+  if (moe.routerJitter !== undefined) spec.routerJitter = moe.routerJitter;
+  if (moe.routerHidden !== undefined) spec.routerHidden = moe.routerHidden;
+  if (moe.expertInputTimesTopK !== undefined) spec.expertInputTimesTopK = moe.expertInputTimesTopK;
+  return spec;
 }
 
 /** Builds a full model config from a partial one (deep-merging `moe`), then validates it. */

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
 import { expertKind, isFfnLike } from '../experts/index.ts';
 import { createMoeLayer, type MoeLayer } from '../moe-layer.ts';
+import { gatingMode, gatingOptions } from '../gating/index.ts';
 import type { ExecutorName } from '../executors/index.ts';
 import type { SharedExpertsSpec } from '../shared-experts.ts';
 import type { Matrix, ReferenceLayer, ReferenceSharedExperts } from './reference-moe.ts';
@@ -35,6 +36,11 @@ export function randomLayer(options: {
   capacityFactor?: number | null;
   residual?: boolean;
   executor?: ExecutorName;
+  // The routing family (docs/moe-family.md); drawn after everything else, so other layers keep their numbers.
+  gatingOptions?: Record<string, number | boolean>;
+  routerHidden?: number;
+  routerJitter?: number;
+  expertInputTimesTopK?: boolean;
   sharedExperts?: SharedExpertsSpec;
 }): RandomLayer {
   const rng = seedrandom(options.seed);
@@ -67,11 +73,27 @@ export function randomLayer(options: {
     if (gate) values.set('shared_experts.gate', gate);
     shared = { ffn, gate: gate?.map((row) => row[0]) ?? null };
   }
+  const mode = gatingMode(options.gating);
+  const dims = { dModel: D, experts: E, topK: options.topK };
+  const gatingParams: Record<string, Matrix> = {};
+  for (const p of mode.parameters?.(dims, gatingOptions(mode, options.gatingOptions, dims)) ?? []) {
+    gatingParams[p.key] = randomMatrix(rng, p.shape[0], p.shape[1]);
+    values.set(`router.${p.name}`, gatingParams[p.key]);
+  }
+  if (options.routerHidden !== undefined) {
+    // The two-layer router's W_r is (H, E): redrawn at that shape, W_hidden after it.
+    values.set('router.w_r', randomMatrix(rng, options.routerHidden, E));
+    values.set('router.w_hidden', randomMatrix(rng, D, options.routerHidden));
+  }
   const tau = options.tau ?? 0.75;
   const capacityFactor = options.capacityFactor ?? null;
   const variables: tf.Variable[] = [];
   const layer = createMoeLayer(
-    { dModel: D, kinds, topK: options.topK, ffnHidden: I, gating: options.gating, tau, capacityFactor, gatingResidual: options.residual === true, gatingResidualInitStd: 0, initStd: 0.02, sharedExperts: options.sharedExperts ?? null },
+    {
+      dModel: D, kinds, topK: options.topK, ffnHidden: I, gating: options.gating, tau, capacityFactor, gatingResidual: options.residual === true, gatingResidualInitStd: 0, initStd: 0.02,
+      gatingOptions: options.gatingOptions, routerHidden: options.routerHidden ?? null, routerJitter: options.routerJitter, expertInputTimesTopK: options.expertInputTimesTopK,
+      sharedExperts: options.sharedExperts ?? null,
+    },
     (name) => {
       const value = values.get(name);
       if (!value) throw new Error(`randomLayer: no value drawn for ${name}`);
@@ -81,14 +103,19 @@ export function randomLayer(options: {
     },
     options.executor ?? 'host',
   );
-  const wR = values.get('router.w_r') as Matrix;
+  const wR = mode.usesRouterLogits === false ? [] : (values.get('router.w_r') as Matrix);
+  const wHidden = (values.get('router.w_hidden') as Matrix | undefined) ?? null;
   const wG = (values.get('router.w_g') as Matrix | undefined) ?? null;
   // Router first, as the tests have always listed them (they sample entries in this order).
-  const router = [layer.params.router.wR, ...(layer.params.router.wG ? [layer.params.router.wG] : [])];
+  const router = [layer.params.router.wR, layer.params.router.wG].filter((v) => v !== null);
   variables.sort((a, b) => Number(router.includes(b)) - Number(router.includes(a)));
   return {
     layer,
-    reference: { wR, wG, experts, topK: options.topK, gating: options.gating, tau, capacityFactor, shared },
+    reference: {
+      wR, wG, experts, topK: options.topK, gating: options.gating, tau, capacityFactor,
+      wHidden, gatingOptions: options.gatingOptions, gatingParams, buffers: Object.fromEntries(Object.entries(layer.buffers).map(([k, v]) => [k, Array.from(v)])), expertInputTimesTopK: options.expertInputTimesTopK,
+      shared,
+    },
     x: randomMatrix(rng, N, D),
     previousLogits: options.residual ? randomMatrix(rng, N, E, 2) : null,
     variables,
@@ -103,3 +130,4 @@ export function maxAbsDiff(t: tf.Tensor, expected: Matrix): number {
   got.forEach((row, i) => row.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - expected[i][j])))));
   return worst;
 }
+

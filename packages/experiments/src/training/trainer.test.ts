@@ -14,9 +14,9 @@ import { prepareRunData } from '../runs/prepare-run-data.ts';
 import { RunFolder } from '../runs/run-folder.ts';
 import { NonFiniteLossError, RunInterrupted, trainRun } from './trainer.ts';
 import { repoRoot, type RoutingFile, type RunSummary } from '@moepp/run-format';
-import { decodeSafetensors } from '@moepp/core';
 import type { RunConfig } from '../studies/run-config.ts';
 import { useTestBackend } from '../testing/test-backend.ts';
+import { decodeSafetensors } from '@moepp/core';
 import type { PreparedData } from '../data/index.ts';
 
 const root = repoRoot();
@@ -92,6 +92,26 @@ describe('trainer on the smoke preset (wasm)', () => {
     expect(csvWithoutTiming(interrupted.path('eval.csv'))).toEqual(csvWithoutTiming(whole.path('eval.csv')));
     // Router saturation's record of step 3 came back from the checkpoint.
     expect(interrupted.readJson<RoutingFile>('routing.json')).toEqual(whole.readJson<RoutingFile>('routing.json'));
+  });
+
+  it('with a balancing bias and router noise, an interrupted run resumes exactly too: the bias is in the checkpoint', async () => {
+    const base = runs[1].config;
+    const config = {
+      ...base,
+      model: { ...base.model, moe: { ...(base.model.moe as NonNullable<typeof base.model.moe>), gating: 'sigmoid-bias', gatingOptions: { biasUpdateRate: 0.01 }, routerJitter: 0.05 } },
+    };
+    const dir = scratch();
+    const whole = new RunFolder(join(dir, 'whole'));
+    const reference = await trainRun({ folder: whole, config, data, backend });
+    const interrupted = new RunFolder(join(dir, 'interrupted'));
+    await expect(trainRun({ folder: interrupted, config, data, backend, stopAfterSteps: 3 })).rejects.toBeInstanceOf(RunInterrupted);
+    const bias = decodeSafetensors(readFileSync(interrupted.path('checkpoint/model.safetensors'))).tensors.get('layers.0.moe.router.expert_bias');
+    expect(bias && Array.from(bias.data).some((b) => b !== 0)).toBe(true);
+    const resumed = await trainRun({ folder: interrupted, config, data, backend });
+    expect(resumed.val).toEqual(reference.val);
+    expect(resumed.test).toEqual(reference.test);
+    expect(csvWithoutTiming(interrupted.path('metrics.csv'))).toEqual(csvWithoutTiming(whole.path('metrics.csv')));
+    expect(readFileSync(interrupted.path('checkpoint/model.safetensors'))).toEqual(readFileSync(whole.path('checkpoint/model.safetensors')));
   });
 
   it('the same seed gives the same run; another seed does not', async () => {

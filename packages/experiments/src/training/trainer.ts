@@ -3,9 +3,10 @@
  * accumulation and clipping, periodic validation, checkpoints, final validation/test evaluation
  * with held-out routing statistics, then `summary.json`.
  *
- * Resume is exact: a checkpoint holds the weights, AdamW moments, the batcher's RNG state and the
- * step, so an interrupted run started again ends with the same final metrics as an uninterrupted
- * one with the same seed (a test interrupts and compares).
+ * Resume is exact: a checkpoint holds the weights (with any routing state, such as balancing
+ * biases), AdamW moments, the batcher's RNG state and the step, so an interrupted run started
+ * again ends with the same final metrics as an uninterrupted one with the same seed (a test
+ * interrupts and compares).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
@@ -117,6 +118,8 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       const sums = new Map<string, tf.Tensor>();
       let loss = 0, ce = 0, aux = 0, z = 0;
       const ffnPerLayer = new Float64Array(moeLayers);
+      // Selected slots per expert over the step's micro-batches: what balancing biases follow.
+      const expertLoad = model.moeLayerKinds().map((kinds) => new Float64Array(kinds.length));
       for (let micro = 0; micro < t.gradAccumulation; micro++) {
         const batch = batcher.next();
         const inputs = tf.tensor2d(batch.inputs, [batch.batchSize, batch.seqLen], 'int32');
@@ -134,6 +137,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
         aux += r.auxLoss / t.gradAccumulation;
         z += r.zLoss / t.gradAccumulation;
         r.routing.forEach((s, l) => (ffnPerLayer[l] += s.ffnExpertsPerTokenMean / t.gradAccumulation));
+        r.expertLoad.forEach((load, l) => load.forEach((v, e) => (expertLoad[l][e] += v)));
       }
       if (t.gradAccumulation > 1) {
         for (const [name, g] of sums) {
@@ -149,6 +153,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       const lr = learningRate(step, { lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps, totalSteps: t.steps });
       optimizer.apply(params, sums, lr, clipScale);
       tf.dispose([...sums.values()]);
+      model.updateRoutingState(expertLoad);
 
       const stepTokens = t.batchSize * t.seqLen * t.gradAccumulation;
       const seconds = (performance.now() - stepStart) / 1000;
