@@ -22,13 +22,15 @@ describe.each(TEST_BACKENDS)('shared experts on %s', (backend) => {
   beforeAll(() => useBackend(backend));
 
   it.each([
-    ['host', true, null],
-    ['host', false, 0.7],
-    ['tf-ops', true, null],
-  ] as const)('%s executor, gated=%s, capacity γ=%s: equals the float64 reference', (executor, gated, capacityFactor) => {
+    ['host', true, null, 'reference'],
+    ['host', false, 0.7, 'reference'],
+    ['tf-ops', true, null, 'reference'],
+    ['host', true, null, 'sigmoid-bias'],
+    ['host', false, 0.7, 'gshard'],
+  ] as const)('%s executor, gated=%s, capacity γ=%s, %s gating: equals the float64 reference', (executor, gated, capacityFactor, gating) => {
     if (executor === 'tf-ops' && backend === 'wasm') return; // plain wasm lacks UnsortedSegmentSum (the kernel patches add it)
     const sharedExperts = { count: 2, hidden: 5, gated };
-    const layer = randomLayer({ seed: `shared${executor}${gated}`, kinds: KINDS, tokens: 40, dModel: 8, hidden: 12, topK: 2, gating: 'reference', capacityFactor, residual: true, executor, sharedExperts });
+    const layer = randomLayer({ seed: `shared${executor}${gated}`, kinds: KINDS, tokens: 40, dModel: 8, hidden: 12, topK: 2, gating, capacityFactor, residual: true, executor, sharedExperts });
     const ref = referenceMoeLayer(layer.reference, layer.x, layer.previousLogits);
     const withoutShared = referenceMoeLayer({ ...layer.reference, shared: null }, layer.x, layer.previousLogits);
     tf.tidy(() => {
