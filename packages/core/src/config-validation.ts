@@ -125,6 +125,9 @@ function validateRoutingFamily(moe: MoeConfig, config: ModelConfig, layers: numb
   if (mode.usesRouterLogits === false && moe.gatingResidual) {
     throw new ConfigError('moe.gatingResidual', `gating mode '${mode.name}' routes without router logits, so there is nothing to pass on to the next layer; set moe.gatingResidual: false`);
   }
+  if (mode.ownCapacity && moe.capacityFactor !== null) {
+    throw new ConfigError('moe.capacityFactor', `gating mode '${mode.name}' sets every expert's capacity itself; set moe.capacityFactor: null`);
+  }
   if (moe.routerJitter !== undefined && !(typeof moe.routerJitter === 'number' && moe.routerJitter >= 0 && moe.routerJitter < 1)) {
     throw new ConfigError('moe.routerJitter', `router jitter ε must be a number in [0, 1) (Switch Transformer uses 0.01), got ${JSON.stringify(moe.routerJitter)}`);
   }

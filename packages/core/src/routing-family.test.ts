@@ -9,12 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
 import { ConfigError, resolveModelConfig, type ModelConfigInput } from './config.ts';
 import { evaluationContext, trainingContext, type ForwardContext } from './forward-context.ts';
-import { hashExperts, referenceSoftmax, referenceTopK, standardNormals } from './gating/index.ts';
+import { expertChoiceCapacity, hashExperts, referenceExpertChoice, referenceSoftmax, referenceTopK, standardNormals } from './gating/index.ts';
 import { MoeppLM } from './model.ts';
 import { countParameters } from './counting.ts';
 import { loadModelWeights, saveModelWeights } from './model-weights.ts';
 import { TEST_BACKENDS, useBackend } from './testing/backends.ts';
-import { matmul, referenceMoeLayer, type Matrix } from './testing/reference-moe.ts';
+import { matmul, referenceExpert, referenceMoeLayer, type Matrix } from './testing/reference-moe.ts';
 import { maxAbsDiff, randomLayer, randomMatrix } from './testing/random-layer.ts';
 import { checkInputGradient, checkParameterGradients } from './testing/finite-differences.ts';
 
@@ -274,6 +274,33 @@ describe.each(TEST_BACKENDS)('routing family on %s', (backend) => {
       expectGradients('gshard-grad', { topK: 2, gating: 'gshard', residual: true }, () => trainingContext('fd', 1)));
   });
 
+  describe('expert-choice (Zhou et al. 2022; comparison only)', () => {
+    it('each expert takes its top-C tokens, weighted by S; equals the float64 reference', () => {
+      const layer = randomLayer({ seed: 'ec', kinds: KINDS, tokens: 40, dModel: 8, hidden: 12, topK: 2, gating: 'expert-choice', residual: true });
+      const { x, previousLogits: prev, reference: r } = layer;
+      const ref = referenceExpertChoice(withResidual(x, r.wR, prev, r.wG), 2);
+      const output = x.map((token, n) => {
+        const y = new Array<number>(token.length).fill(0);
+        r.experts.forEach((expert, e) => {
+          if (ref.weights[n][e] !== 0) referenceExpert(expert, token).forEach((v, d) => (y[d] += ref.weights[n][e] * v));
+        });
+        return y;
+      });
+      tf.tidy(() => {
+        const out = layer.layer.forward(tf.tensor2d(x), tf.tensor2d(prev as Matrix), evaluationContext());
+        expect(maxAbsDiff(out.routingWeights, ref.weights)).toBeLessThan(1e-6);
+        expect(maxAbsDiff(out.output, output)).toBeLessThan(1e-5);
+        const load = new Array<number>(KINDS.length).fill(0);
+        out.plan.keptMask.forEach((k, i) => (load[i % KINDS.length] += k));
+        expect(load).toEqual(new Array<number>(KINDS.length).fill(expertChoiceCapacity(40, KINDS.length, 2))); // C = 10 each
+        const expertsPerToken = ref.weights.map((row) => row.filter((w) => w !== 0).length);
+        expect(new Set(expertsPerToken).size).toBeGreaterThan(1); // tokens get different numbers of experts
+      });
+      layer.dispose();
+    });
+    it('gradients match finite differences', () => expectGradients('ec-grad', { topK: 2, gating: 'expert-choice', residual: true }, () => evaluationContext()));
+  });
+
   describe('the released MoE++ 7B: two-layer router, expert input × K', () => {
     it.each(['reference', 'sigmoid-bias'])('%s gating: equals the float64 reference', (gating) => {
       expectReference(`7b${gating}`, { topK: 2, gating, residual: true, routerHidden: 16, expertInputTimesTopK: true });
@@ -308,6 +335,7 @@ describe('routing family: configs', () => {
     expect(error({ routerHidden: 0 })).toMatch(/moe.routerHidden.*whole number > 0/);
     expect(error({ expertInputTimesTopK: 'yes' })).toMatch(/moe.expertInputTimesTopK.*true or false/);
     expect(error({ routerJiter: 0.1 })).toMatch(/did you mean 'moe.routerJitter'/);
+    expect(error({ gating: 'expert-choice', capacityFactor: 1.1 })).toMatch(/moe.capacityFactor.*sets every expert's capacity itself/);
   });
 
   it('the new keys stay out of a resolved config that does not set them', () => {
@@ -375,6 +403,22 @@ describe('routing family in the LM (cpu)', () => {
     expect(() => loadModelWeights(plain, saveModelWeights(model))).toThrow(/unexpected tensor 'layers.0.moe.router.expert_bias'/);
     tf.dispose([inputs, targets]);
     for (const m of [model, restored, plain]) m.dispose();
+  });
+
+  it('expert-choice is not causal: a later token changes an earlier token\'s output (token-choice gating: it does not)', () => {
+    const earlierLogitsMove = (gating: string) => {
+      const model = new MoeppLM(tiny({ gating }), 4);
+      const seq = [3, 17, 5, 29, 11, 2, 36, 8];
+      const logits = (last: number) =>
+        tf.tidy(() => Array.from(model.forward(tf.tensor2d([[...seq.slice(0, 7), last]], [1, 8], 'int32'), { context: evaluationContext() }).logits.dataSync()).slice(0, 7 * 40));
+      let moved = 0;
+      const base = logits(8);
+      for (const last of [0, 13, 21, 39]) moved = Math.max(moved, ...logits(last).map((v, i) => Math.abs(v - base[i])));
+      model.dispose();
+      return moved;
+    };
+    expect(earlierLogitsMove('expert-choice')).toBeGreaterThan(1e-4);
+    expect(earlierLogitsMove('reference')).toBe(0);
   });
 
   it('parameter counts follow the router: W_noise, the two-layer router, no router for hash', () => {
