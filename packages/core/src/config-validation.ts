@@ -26,7 +26,7 @@ const MOE_KEYS: readonly (keyof MoeConfig)[] = [
   'experts', 'expertsPerLayer', 'topK', 'ffnHidden', 'gating', 'gatingResidual', 'tau',
   'capacityFactor', 'gatingResidualInitStd',
   // the routing family (docs/moe-family.md)
-  'gatingOptions', 'routerJitter', 'routerHidden', 'expertInputTimesTopK',
+  'gatingOptions', 'routerJitter', 'routerHidden', 'expertInputTimesTopK', 'attentionRouter',
 ];
 
 /**
@@ -134,6 +134,13 @@ function validateRoutingFamily(moe: MoeConfig, config: ModelConfig, layers: numb
   if (moe.routerHidden !== undefined && moe.routerHidden !== null) {
     positiveInteger(moe.routerHidden, 'moe.routerHidden');
     if (mode.usesRouterLogits === false) throw new ConfigError('moe.routerHidden', `gating mode '${mode.name}' has no router; remove moe.routerHidden`);
+  }
+  if (moe.attentionRouter !== undefined) {
+    if (typeof moe.attentionRouter !== 'boolean') throw new ConfigError('moe.attentionRouter', `expected true or false, got ${JSON.stringify(moe.attentionRouter)}`);
+    if (moe.attentionRouter && mode.usesRouterLogits === false) throw new ConfigError('moe.attentionRouter', `gating mode '${mode.name}' has no router; remove moe.attentionRouter`);
+    if (moe.attentionRouter && moe.routerHidden !== undefined && moe.routerHidden !== null) {
+      throw new ConfigError('moe.attentionRouter', 'the attention router and the two-layer router (moe.routerHidden) are alternatives; keep one');
+    }
   }
   if (moe.expertInputTimesTopK !== undefined && typeof moe.expertInputTimesTopK !== 'boolean') {
     throw new ConfigError('moe.expertInputTimesTopK', `expected true or false, got ${JSON.stringify(moe.expertInputTimesTopK)}`);

@@ -44,6 +44,8 @@ export interface MoeConfig {
   routerJitter?: number;
   /** Hidden width of the released 7B's two-layer router `tanh(x W_hidden) W_r` (it uses 8E); absent or null = a linear router. */
   routerHidden?: number | null;
+  /** Yuan 2.0-M32's attention router (Q, K, V projections over the experts) in place of W_r; absent = false. */
+  attentionRouter?: boolean;
   /** Feed the experts K·x, as the released 7B does unless `moe_feature_no_mul_topk` is set; absent = false (x). */
   expertInputTimesTopK?: boolean;
 }
@@ -154,6 +156,7 @@ function routingFamilySpec(moe: MoeConfig): Partial<MoeLayerSpec> {
   if (moe.routerJitter !== undefined) spec.routerJitter = moe.routerJitter;
   if (moe.routerHidden !== undefined) spec.routerHidden = moe.routerHidden;
   if (moe.expertInputTimesTopK !== undefined) spec.expertInputTimesTopK = moe.expertInputTimesTopK;
+  if (moe.attentionRouter !== undefined) spec.attentionRouter = moe.attentionRouter;
   return spec;
 }
 

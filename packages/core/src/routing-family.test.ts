@@ -301,6 +301,14 @@ describe.each(TEST_BACKENDS)('routing family on %s', (backend) => {
     it('gradients match finite differences', () => expectGradients('ec-grad', { topK: 2, gating: 'expert-choice', residual: true }, () => evaluationContext()));
   });
 
+  describe('attention router (Yuan 2.0-M32)', () => {
+    it.each(['reference', 'mixtral'])('%s gating: equals the float64 reference', (gating) => {
+      expectReference(`attn${gating}`, { topK: 2, gating, residual: true, attentionRouter: true });
+    });
+    it('gradients (W_Q, W_K, W_V) match finite differences', () =>
+      expectGradients('attn-grad', { topK: 2, gating: 'mixtral', residual: true, attentionRouter: true }, () => evaluationContext()));
+  });
+
   describe('the released MoE++ 7B: two-layer router, expert input × K', () => {
     it.each(['reference', 'sigmoid-bias'])('%s gating: equals the float64 reference', (gating) => {
       expectReference(`7b${gating}`, { topK: 2, gating, residual: true, routerHidden: 16, expertInputTimesTopK: true });
@@ -335,6 +343,7 @@ describe('routing family: configs', () => {
     expect(error({ routerHidden: 0 })).toMatch(/moe.routerHidden.*whole number > 0/);
     expect(error({ expertInputTimesTopK: 'yes' })).toMatch(/moe.expertInputTimesTopK.*true or false/);
     expect(error({ routerJiter: 0.1 })).toMatch(/did you mean 'moe.routerJitter'/);
+    expect(error({ attentionRouter: true, routerHidden: 8 })).toMatch(/moe.attentionRouter.*alternatives/);
     expect(error({ gating: 'expert-choice', capacityFactor: 1.1 })).toMatch(/moe.capacityFactor.*sets every expert's capacity itself/);
   });
 
@@ -360,6 +369,8 @@ describe('routing family in the LM (cpu)', () => {
     ['sigmoid-bias, groups', { gating: 'sigmoid-bias', gatingOptions: { biasUpdateRate: 0.01, groups: 2, topGroups: 1 } }],
     ['hash', { gating: 'hash', gatingResidual: false }],
     ['7B router and input', { routerHidden: 64, expertInputTimesTopK: true }],
+    ['attention router', { attentionRouter: true, gating: 'mixtral' }],
+    ['expert-choice', { gating: 'expert-choice' }],
   ])('%s: the loss falls over a few steps, no tensor leaks', (_, moe) => {
     const model = new MoeppLM(tiny(moe), 3);
     const { inputs, targets } = batch();
@@ -423,7 +434,7 @@ describe('routing family in the LM (cpu)', () => {
 
   it('parameter counts follow the router: W_noise, the two-layer router, no router for hash', () => {
     const count = (moe: Record<string, unknown>) => new MoeppLM(tiny(moe), 0);
-    for (const moe of [{ gating: 'noisy-top-k' }, { routerHidden: 24 }, { gating: 'hash', gatingResidual: false }, {}]) {
+    for (const moe of [{ gating: 'noisy-top-k' }, { routerHidden: 24 }, { gating: 'hash', gatingResidual: false }, { attentionRouter: true }, {}]) {
       const model = count(moe);
       expect(countParameters(model.config).total, JSON.stringify(moe)).toBe(model.parameters.size());
       model.dispose();
