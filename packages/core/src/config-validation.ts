@@ -21,6 +21,7 @@ export class ConfigError extends Error {
 const MODEL_KEYS: readonly (keyof ModelConfig)[] = [
   'vocabSize', 'dModel', 'nLayers', 'nHeads', 'maxSeqLen', 'denseFfnHidden', 'moe', 'moeInterval',
   'tieEmbeddings', 'ropeTheta', 'normEps', 'initStd', 'routerAuxLossCoef', 'routerZLossCoef',
+  'sequenceBalanceLossCoef', // the routing family (docs/moe-family.md)
 ];
 const MOE_KEYS: readonly (keyof MoeConfig)[] = [
   'experts', 'expertsPerLayer', 'topK', 'ffnHidden', 'gating', 'gatingResidual', 'tau',
@@ -56,6 +57,7 @@ export function validateModelConfig(config: ModelConfig): void {
   nonNegativeNumber(config.initStd, 'initStd');
   nonNegativeNumber(config.routerAuxLossCoef, 'routerAuxLossCoef');
   nonNegativeNumber(config.routerZLossCoef, 'routerZLossCoef');
+  if (config.sequenceBalanceLossCoef !== undefined) nonNegativeNumber(config.sequenceBalanceLossCoef, 'sequenceBalanceLossCoef');
   if (typeof config.tieEmbeddings !== 'boolean') {
     throw new ConfigError('tieEmbeddings', `expected true or false, got ${JSON.stringify(config.tieEmbeddings)}`);
   }

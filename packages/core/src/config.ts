@@ -77,6 +77,12 @@ export interface ModelConfig {
   routerAuxLossCoef: number;
   /** ST-MoE router z-loss coefficient; 0 (off) by default as in the paper. */
   routerZLossCoef: number;
+  /**
+   * α of DeepSeek-V3's sequence-wise balance loss (sequence-balance-loss.ts), added as α · its
+   * mean over MoE++ layers; absent = off (DeepSeek-V3 uses a tiny α such as 1e-4). Optional, so
+   * configs written before it are unchanged.
+   */
+  sequenceBalanceLossCoef?: number;
 }
 
 /** The MoE++ layer defaults: the paper's choices where it makes one. */

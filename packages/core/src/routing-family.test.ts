@@ -12,6 +12,7 @@ import { evaluationContext, trainingContext, type ForwardContext } from './forwa
 import { expertChoiceCapacity, hashExperts, referenceExpertChoice, referenceSoftmax, referenceTopK, standardNormals } from './gating/index.ts';
 import { MoeppLM } from './model.ts';
 import { countParameters } from './counting.ts';
+import { sequenceBalanceLoss } from './sequence-balance-loss.ts';
 import { loadModelWeights, saveModelWeights } from './model-weights.ts';
 import { TEST_BACKENDS, useBackend } from './testing/backends.ts';
 import { matmul, referenceExpert, referenceMoeLayer, type Matrix } from './testing/reference-moe.ts';
@@ -315,6 +316,69 @@ describe.each(TEST_BACKENDS)('routing family on %s', (backend) => {
     });
     it('gradients (W_hidden included) match finite differences', () =>
       expectGradients('7b-grad', { topK: 2, gating: 'reference', residual: true, routerHidden: 6, expertInputTimesTopK: true }, () => evaluationContext()));
+  });
+});
+
+describe('DeepSeek-V3 sequence-wise balance loss (cpu)', () => {
+  beforeAll(() => useBackend('cpu'));
+  const [B, T, E, K] = [3, 5, 4, 2];
+
+  it('equals Σ_i f_i P_i per sequence, averaged over sequences; 1.0 when every sequence is balanced', () => {
+    const rng = seedrandom('seq');
+    const probs = randomMatrix(rng, B * T, E).map((row) => referenceSoftmax(row));
+    const top = probs.map((row) => referenceTopK(row, K));
+    const mask = new Float32Array(B * T * E);
+    top.forEach((t, n) => t.forEach((e) => (mask[n * E + e] = 1)));
+    let expected = 0;
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < E; i++) {
+        let f = 0;
+        let p = 0;
+        for (let t = 0; t < T; t++) {
+          f += top[b * T + t].includes(i) ? E / (K * T) : 0;
+          p += probs[b * T + t][i] / T;
+        }
+        expected += (f * p) / B;
+      }
+    }
+    const value = tf.tidy(() => sequenceBalanceLoss(tf.tensor2d(probs), mask, B, T, K).dataSync()[0]);
+    expect(value).toBeCloseTo(expected, 6);
+    // Uniform probabilities: L = Σ_i f_i / E = 1 whatever the selection.
+    const uniform = tf.tidy(() => sequenceBalanceLoss(tf.fill([B * T, E], 1 / E) as tf.Tensor2D, mask, B, T, K).dataSync()[0]);
+    expect(uniform).toBeCloseTo(1, 6);
+  });
+
+  it('its gradient w.r.t. the probabilities matches finite differences', () => {
+    const probs = tf.variable(tf.tensor2d(randomMatrix(seedrandom('seq-grad'), B * T, E).map((row) => referenceSoftmax(row))));
+    const mask = new Float32Array(B * T * E).map((_, i) => (i % 3 === 0 ? 1 : 0));
+    const loss = () => tf.tidy(() => sequenceBalanceLoss(probs as tf.Variable<tf.Rank.R2>, mask, B, T, K));
+    const { grads, value } = tf.variableGrads(loss, [probs]);
+    value.dispose();
+    const plans: string[] = [];
+    expect(checkParameterGradients([probs], grads, () => { plans.push(''); return loss(); }, plans, '', 5, seedrandom('e'))).toBe(5);
+    tf.dispose([probs, ...Object.values(grads)]);
+  });
+
+  it('the LM adds α · its mean over layers to the loss; absent, the loss is unchanged', () => {
+    const tinyConfig = (extra: Record<string, unknown>) =>
+      resolveModelConfig({ vocabSize: 40, dModel: 16, nLayers: 2, nHeads: 2, maxSeqLen: 8, denseFfnHidden: 16, routerAuxLossCoef: 0, moe: { experts: { ffn: 4, zero: 1, copy: 1, constant: 2 }, ffnHidden: 16, gating: 'sigmoid-bias' }, ...extra });
+    const inputs = tf.tensor2d([[1, 5, 9, 13, 17, 21, 25, 29], [2, 6, 10, 14, 18, 22, 26, 30]], [2, 8], 'int32');
+    const targets = tf.tensor2d([[5, 9, 13, 17, 21, 25, 29, 33], [6, 10, 14, 18, 22, 26, 30, 34]], [2, 8], 'int32');
+    const plain = new MoeppLM(tinyConfig({}), 5);
+    const withLoss = new MoeppLM(tinyConfig({ sequenceBalanceLossCoef: 0.5 }), 5);
+    const [a, b] = [plain, withLoss].map((m) =>
+      tf.tidy(() => {
+        const out = m.forward(inputs, { targets, context: evaluationContext() });
+        return { loss: (out.loss as tf.Scalar).dataSync()[0], ce: (out.ce as tf.Scalar).dataSync()[0] };
+      }),
+    );
+    expect(a.loss).toBe(a.ce); // β = 0, z-loss off, no sequence loss
+    expect(b.ce).toBe(a.ce);
+    expect(b.loss - b.ce).toBeGreaterThan(0.1); // α · L with L of order 1 (its value is checked above)
+    expect(() => tinyConfig({ sequenceBalanceLossCoef: -1 })).toThrow(/sequenceBalanceLossCoef.*≥ 0/);
+    tf.dispose([inputs, targets]);
+    plain.dispose();
+    withLoss.dispose();
   });
 });
 
