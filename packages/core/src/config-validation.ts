@@ -21,12 +21,13 @@ export class ConfigError extends Error {
 const MODEL_KEYS: readonly (keyof ModelConfig)[] = [
   'vocabSize', 'dModel', 'nLayers', 'nHeads', 'maxSeqLen', 'denseFfnHidden', 'moe', 'moeInterval',
   'tieEmbeddings', 'ropeTheta', 'normEps', 'initStd', 'routerAuxLossCoef', 'routerZLossCoef',
+  'sequenceBalanceLossCoef', // the routing family (docs/moe-family.md)
 ];
 const MOE_KEYS: readonly (keyof MoeConfig)[] = [
   'experts', 'expertsPerLayer', 'topK', 'ffnHidden', 'gating', 'gatingResidual', 'tau',
   'capacityFactor', 'gatingResidualInitStd',
   // the routing family (docs/moe-family.md)
-  'gatingOptions', 'routerJitter', 'routerHidden', 'expertInputTimesTopK',
+  'gatingOptions', 'routerJitter', 'routerHidden', 'expertInputTimesTopK', 'attentionRouter',
   // expert designs (shared-experts.ts)
   'sharedExperts',
 ];
@@ -59,6 +60,7 @@ export function validateModelConfig(config: ModelConfig): void {
   nonNegativeNumber(config.initStd, 'initStd');
   nonNegativeNumber(config.routerAuxLossCoef, 'routerAuxLossCoef');
   nonNegativeNumber(config.routerZLossCoef, 'routerZLossCoef');
+  if (config.sequenceBalanceLossCoef !== undefined) nonNegativeNumber(config.sequenceBalanceLossCoef, 'sequenceBalanceLossCoef');
   if (typeof config.tieEmbeddings !== 'boolean') {
     throw new ConfigError('tieEmbeddings', `expected true or false, got ${JSON.stringify(config.tieEmbeddings)}`);
   }
@@ -129,12 +131,22 @@ function validateRoutingFamily(moe: MoeConfig, config: ModelConfig, layers: numb
   if (mode.usesRouterLogits === false && moe.gatingResidual) {
     throw new ConfigError('moe.gatingResidual', `gating mode '${mode.name}' routes without router logits, so there is nothing to pass on to the next layer; set moe.gatingResidual: false`);
   }
+  if (mode.ownCapacity && moe.capacityFactor !== null) {
+    throw new ConfigError('moe.capacityFactor', `gating mode '${mode.name}' sets every expert's capacity itself; set moe.capacityFactor: null`);
+  }
   if (moe.routerJitter !== undefined && !(typeof moe.routerJitter === 'number' && moe.routerJitter >= 0 && moe.routerJitter < 1)) {
     throw new ConfigError('moe.routerJitter', `router jitter ε must be a number in [0, 1) (Switch Transformer uses 0.01), got ${JSON.stringify(moe.routerJitter)}`);
   }
   if (moe.routerHidden !== undefined && moe.routerHidden !== null) {
     positiveInteger(moe.routerHidden, 'moe.routerHidden');
     if (mode.usesRouterLogits === false) throw new ConfigError('moe.routerHidden', `gating mode '${mode.name}' has no router; remove moe.routerHidden`);
+  }
+  if (moe.attentionRouter !== undefined) {
+    if (typeof moe.attentionRouter !== 'boolean') throw new ConfigError('moe.attentionRouter', `expected true or false, got ${JSON.stringify(moe.attentionRouter)}`);
+    if (moe.attentionRouter && mode.usesRouterLogits === false) throw new ConfigError('moe.attentionRouter', `gating mode '${mode.name}' has no router; remove moe.attentionRouter`);
+    if (moe.attentionRouter && moe.routerHidden !== undefined && moe.routerHidden !== null) {
+      throw new ConfigError('moe.attentionRouter', 'the attention router and the two-layer router (moe.routerHidden) are alternatives; keep one');
+    }
   }
   if (moe.expertInputTimesTopK !== undefined && typeof moe.expertInputTimesTopK !== 'boolean') {
     throw new ConfigError('moe.expertInputTimesTopK', `expected true or false, got ${JSON.stringify(moe.expertInputTimesTopK)}`);

@@ -45,6 +45,8 @@ export interface MoeConfig {
   routerJitter?: number;
   /** Hidden width of the released 7B's two-layer router `tanh(x W_hidden) W_r` (it uses 8E); absent or null = a linear router. */
   routerHidden?: number | null;
+  /** Yuan 2.0-M32's attention router (Q, K, V projections over the experts) in place of W_r; absent = false. */
+  attentionRouter?: boolean;
   /** Feed the experts K·x, as the released 7B does unless `moe_feature_no_mul_topk` is set; absent = false (x). */
   expertInputTimesTopK?: boolean;
   /**
@@ -92,6 +94,12 @@ export interface ModelConfig {
   routerAuxLossCoef: number;
   /** ST-MoE router z-loss coefficient; 0 (off) by default as in the paper. */
   routerZLossCoef: number;
+  /**
+   * α of DeepSeek-V3's sequence-wise balance loss (sequence-balance-loss.ts), added as α · its
+   * mean over MoE++ layers; absent = off (DeepSeek-V3 uses a tiny α such as 1e-4). Optional, so
+   * configs written before it are unchanged.
+   */
+  sequenceBalanceLossCoef?: number;
 }
 
 /** The MoE++ layer defaults: the paper's choices where it makes one. */
@@ -172,6 +180,7 @@ function routingFamilySpec(moe: MoeConfig): Partial<MoeLayerSpec> {
   if (moe.routerJitter !== undefined) spec.routerJitter = moe.routerJitter;
   if (moe.routerHidden !== undefined) spec.routerHidden = moe.routerHidden;
   if (moe.expertInputTimesTopK !== undefined) spec.expertInputTimesTopK = moe.expertInputTimesTopK;
+  if (moe.attentionRouter !== undefined) spec.attentionRouter = moe.attentionRouter;
   return spec;
 }
 

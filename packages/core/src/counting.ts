@@ -140,8 +140,10 @@ function routerParameterCount(spec: MoeLayerSpec): number {
   const dims = { dModel: D, experts: E, topK: spec.topK };
   const own = (mode.parameters?.(dims, gatingOptions(mode, spec.gatingOptions, dims)) ?? []).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   if (mode.usesRouterLogits === false) return own;
+  const residual = spec.gatingResidual ? E * E : 0;
+  if (spec.attentionRouter) return 3 * D * E + residual + own;
   const H = spec.routerHidden ?? null;
-  return (H === null ? D * E : D * H + H * E) + (spec.gatingResidual ? E * E : 0) + own;
+  return (H === null ? D * E : D * H + H * E) + residual + own;
 }
 
 /** Forward FLOPs of the router's logits per token (matmuls only; training-only noise not counted). */
@@ -149,6 +151,8 @@ function routerFlopsPerToken(spec: MoeLayerSpec): number {
   if (gatingMode(spec.gating).usesRouterLogits === false) return 0;
   const D = spec.dModel;
   const E = spec.kinds.length;
+  // The attention router: three projections, then E·E products and an E·E weighted sum.
+  if (spec.attentionRouter) return 3 * 2 * D * E + 2 * 2 * E * E;
   const H = spec.routerHidden ?? null;
   return H === null ? 2 * D * E : 2 * D * H + 2 * H * E;
 }

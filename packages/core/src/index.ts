@@ -9,6 +9,7 @@ export { route, type RouterParams, type RouterDecision } from './router.ts';
 export { planDispatch, heterogeneousCapacity, keptWeights, gatherRows, scatterAddRows, takeRows, type DispatchPlan, type RowMoves } from './dispatch.ts';
 export * from './executors/index.ts';
 export { MoeLayer, createMoeLayer, type MoeLayerSpec, type MoeLayerParams, type MoeLayerOutput, type RouterOutput, type CreateParameter } from './moe-layer.ts';
+export { sequenceBalanceLoss } from './sequence-balance-loss.ts';
 export { heterogeneousBalanceLoss, balancedLossValue, balanceWeights, expertTokenFractions, routerZLoss } from './losses.ts';
 export { computeRoutingStats, type LayerRoutingStats } from './routing-stats.ts';
 export * from './routing-measures.ts';

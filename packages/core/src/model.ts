@@ -19,6 +19,7 @@ import { createMoeLayer, type MoeLayer } from './moe-layer.ts';
 import { gatherRows } from './dispatch.ts';
 import { expertExecutor, type ExecutorName, type ExpertExecutor } from './executors/index.ts';
 import { heterogeneousBalanceLoss, routerZLoss } from './losses.ts';
+import { sequenceBalanceLoss } from './sequence-balance-loss.ts';
 import { crossEntropy } from './cross-entropy.ts';
 import { computeRoutingStats, type LayerRoutingStats } from './routing-stats.ts';
 
@@ -58,7 +59,7 @@ export interface LMOutput {
   auxLoss: tf.Scalar;
   /** Mean over MoE++ layers of the router z-loss. */
   zLoss: tf.Scalar;
-  /** ce + β·auxLoss + zCoef·zLoss; present when targets were given. */
+  /** ce + β·auxLoss + zCoef·zLoss (+ α · the sequence-wise balance loss when set); present when targets were given. */
   loss: tf.Scalar | null;
   /** One entry per MoE++ layer. */
   routing: LayerRoutingStats[];
@@ -178,6 +179,8 @@ export class MoeppLM {
     let previousLogits: tf.Tensor2D | null = null;
     const balanceLosses: tf.Scalar[] = [];
     const zLosses: tf.Scalar[] = [];
+    const sequenceLosses: tf.Scalar[] = [];
+    const sequenceCoef = c.sequenceBalanceLossCoef ?? 0;
     const routing: LayerRoutingStats[] = [];
     const expertLoad: Float64Array[] = [];
     const rowTokenIds = Int32Array.from(ids); // (N) row n's token id, for modes that route by it
@@ -196,6 +199,7 @@ export class MoeppLM {
       previousLogits = out.routerLogits;
       balanceLosses.push(heterogeneousBalanceLoss(out.routerProbs, out.plan, layer.kinds, layer.spec.tau));
       zLosses.push(routerZLoss(out.routerLogits));
+      if (sequenceCoef > 0) sequenceLosses.push(sequenceBalanceLoss(out.routerProbs, out.plan.selectedMask, batch, seqLen, layer.spec.topK));
       if (options.routingStats !== false) {
         routing.push(
           computeRoutingStats({
@@ -214,7 +218,9 @@ export class MoeppLM {
     if (!targets) return { logits, ce: null, auxLoss, zLoss, loss: null, routing, expertLoad };
 
     const ce = crossEntropy(logits, targets);
-    const loss = tf.addN([ce, tf.mul(auxLoss, c.routerAuxLossCoef), tf.mul(zLoss, c.routerZLossCoef)]) as tf.Scalar;
+    const terms = [ce, tf.mul(auxLoss, c.routerAuxLossCoef), tf.mul(zLoss, c.routerZLossCoef)];
+    if (sequenceLosses.length) terms.push(tf.mul(tf.div(tf.addN(sequenceLosses), sequenceLosses.length), sequenceCoef));
+    const loss = tf.addN(terms) as tf.Scalar;
     return { logits, ce, auxLoss, zLoss, loss, routing, expertLoad };
   }
 

@@ -48,6 +48,8 @@ export interface MoeLayerSpec {
   routerJitter?: number;
   /** Hidden width H of the two-layer router `tanh(x W_hidden) W_r` (the released 7B: 8E); absent or null = linear. */
   routerHidden?: number | null;
+  /** Yuan 2.0-M32's attention router (Q, K, V projections over the experts) in place of W_r; absent = false. */
+  attentionRouter?: boolean;
   /** Multiply the experts' input by K (the released 7B with `moe_feature_no_mul_topk` off); absent = false. */
   expertInputTimesTopK?: boolean;
   // Expert designs.
@@ -62,7 +64,13 @@ export interface MoeLayerSpec {
 export type CreateParameter = (name: string, shape: number[], init: Initializer) => tf.Variable;
 
 export interface MoeLayerParams {
-  router: RouterParams & { wR: tf.Variable | null; wG: tf.Variable | null; wHidden: tf.Variable | null; gating: Record<string, tf.Variable> };
+  router: RouterParams & {
+    wR: tf.Variable | null;
+    wG: tf.Variable | null;
+    wHidden: tf.Variable | null;
+    attention: { wQ: tf.Variable; wK: tf.Variable; wV: tf.Variable } | null;
+    gating: Record<string, tf.Variable>;
+  };
   /** One entry per expert, in layer order, by `ParameterSpec.key` (empty for parameter-free kinds). */
   experts: Record<string, tf.Variable>[];
   /** The shared experts; null when the layer has none. */
@@ -128,9 +136,13 @@ export class MoeLayer {
     const usesLogits = this.gating.usesRouterLogits !== false;
     const hidden = spec.routerHidden ?? null;
     const wHidden = usesLogits && hidden !== null ? create('router.w_hidden', [D, hidden], normal) : null;
+    const attention = usesLogits && spec.attentionRouter
+      ? { wQ: create('router.w_q', [D, E], normal), wK: create('router.w_k', [D, E], normal), wV: create('router.w_v', [D, E], normal) }
+      : null;
     this.params = {
       router: {
-        wR: usesLogits ? create('router.w_r', [hidden ?? D, E], normal) : null,
+        wR: usesLogits && attention === null ? create('router.w_r', [hidden ?? D, E], normal) : null,
+        attention,
         wG: spec.gatingResidual && usesLogits ? create('router.w_g', [E, E], { kind: 'normal', std: spec.gatingResidualInitStd }) : null,
         wHidden,
         gating: Object.fromEntries(

@@ -5,7 +5,8 @@
  *
  * Two optional router shapes from the family (docs/moe-family.md), both off by default: input
  * jitter (Switch Transformer's multiplicative noise on the router input, training only) and the
- * released MoE++ 7B's two-layer router `tanh(x W_hidden) W_r`.
+ * released MoE++ 7B's two-layer router `tanh(x W_hidden) W_r`; and Yuan 2.0-M32's attention
+ * router (`attentionRouterLogits`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardContext, GatingDecision, GatingMode, GatingOptions, Selection } from './gating/index.ts';
@@ -19,6 +20,8 @@ export interface RouterParams {
   wHidden?: tf.Tensor | null;
   /** The gating mode's own parameters, by key. */
   gating?: Record<string, tf.Variable>;
+  /** (D, E) each: the attention router's Q, K, V projections (Yuan 2.0-M32); then wR is null. */
+  attention?: { wQ: tf.Tensor; wK: tf.Tensor; wV: tf.Tensor } | null;
 }
 
 /** How the router is set up beyond its parameters; every field optional, defaults are the linear router without jitter. */
@@ -82,9 +85,25 @@ export function route(
 
 /** G = x W_r, or tanh(x W_hidden) W_r for the two-layer router; zeros (no gradient) for a mode without logits. */
 function routerLogitsOf(x: tf.Tensor2D, params: RouterParams, experts: number): tf.Tensor2D {
+  if (params.attention) return tf.tidy(() => attentionRouterLogits(x, params.attention as NonNullable<RouterParams['attention']>));
   if (params.wR === null) return tf.zeros([x.shape[0], experts]) as tf.Tensor2D; // (N, E)
   if (params.wHidden) return tf.tidy(() => tf.matMul(tf.tanh(tf.matMul(x, params.wHidden as tf.Tensor)), params.wR as tf.Tensor) as tf.Tensor2D); // (N, E)
   return tf.matMul(x, params.wR) as tf.Tensor2D; // (N, E)
+}
+
+/**
+ * Yuan 2.0-M32's attention router (Wu et al. 2024, arXiv 2405.17976, §2.1): per token,
+ * q = x W_Q, k = x W_K, v = x W_V (E each, one entry per expert), and the logits are attention
+ * among the experts, G_i = Σ_j softmax_j(q_i · k_j) · v_j — so an expert's score depends on how it
+ * relates to the others, not on x alone as in a linear router.
+ */
+function attentionRouterLogits(x: tf.Tensor2D, { wQ, wK, wV }: NonNullable<RouterParams['attention']>): tf.Tensor2D {
+  const q = tf.matMul(x, wQ); // (N, E)
+  const k = tf.matMul(x, wK); // (N, E)
+  const v = tf.matMul(x, wV); // (N, E)
+  const scores = tf.mul(tf.expandDims(q, 2), tf.expandDims(k, 1)); // (N, E, E): q_i · k_j
+  const attention = tf.softmax(scores); // (N, E, E), over j
+  return tf.sum(tf.mul(attention, tf.expandDims(v, 1)), 2) as tf.Tensor2D; // (N, E)
 }
 
 /**

@@ -9,12 +9,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
 import { ConfigError, resolveModelConfig, type ModelConfigInput } from './config.ts';
 import { evaluationContext, trainingContext, type ForwardContext } from './forward-context.ts';
-import { hashExperts, referenceSoftmax, referenceTopK, standardNormals } from './gating/index.ts';
+import { expertChoiceCapacity, hashExperts, referenceExpertChoice, referenceSoftmax, referenceTopK, standardNormals } from './gating/index.ts';
 import { MoeppLM } from './model.ts';
 import { countParameters } from './counting.ts';
+import { sequenceBalanceLoss } from './sequence-balance-loss.ts';
 import { loadModelWeights, saveModelWeights } from './model-weights.ts';
 import { TEST_BACKENDS, useBackend } from './testing/backends.ts';
-import { matmul, referenceMoeLayer, type Matrix } from './testing/reference-moe.ts';
+import { matmul, referenceExpert, referenceMoeLayer, type Matrix } from './testing/reference-moe.ts';
 import { maxAbsDiff, randomLayer, randomMatrix } from './testing/random-layer.ts';
 import { checkInputGradient, checkParameterGradients } from './testing/finite-differences.ts';
 
@@ -274,12 +275,110 @@ describe.each(TEST_BACKENDS)('routing family on %s', (backend) => {
       expectGradients('gshard-grad', { topK: 2, gating: 'gshard', residual: true }, () => trainingContext('fd', 1)));
   });
 
+  describe('expert-choice (Zhou et al. 2022; comparison only)', () => {
+    it('each expert takes its top-C tokens, weighted by S; equals the float64 reference', () => {
+      const layer = randomLayer({ seed: 'ec', kinds: KINDS, tokens: 40, dModel: 8, hidden: 12, topK: 2, gating: 'expert-choice', residual: true });
+      const { x, previousLogits: prev, reference: r } = layer;
+      const ref = referenceExpertChoice(withResidual(x, r.wR, prev, r.wG), 2);
+      const output = x.map((token, n) => {
+        const y = new Array<number>(token.length).fill(0);
+        r.experts.forEach((expert, e) => {
+          if (ref.weights[n][e] !== 0) referenceExpert(expert, token).forEach((v, d) => (y[d] += ref.weights[n][e] * v));
+        });
+        return y;
+      });
+      tf.tidy(() => {
+        const out = layer.layer.forward(tf.tensor2d(x), tf.tensor2d(prev as Matrix), evaluationContext());
+        expect(maxAbsDiff(out.routingWeights, ref.weights)).toBeLessThan(1e-6);
+        expect(maxAbsDiff(out.output, output)).toBeLessThan(1e-5);
+        const load = new Array<number>(KINDS.length).fill(0);
+        out.plan.keptMask.forEach((k, i) => (load[i % KINDS.length] += k));
+        expect(load).toEqual(new Array<number>(KINDS.length).fill(expertChoiceCapacity(40, KINDS.length, 2))); // C = 10 each
+        const expertsPerToken = ref.weights.map((row) => row.filter((w) => w !== 0).length);
+        expect(new Set(expertsPerToken).size).toBeGreaterThan(1); // tokens get different numbers of experts
+      });
+      layer.dispose();
+    });
+    it('gradients match finite differences', () => expectGradients('ec-grad', { topK: 2, gating: 'expert-choice', residual: true }, () => evaluationContext()));
+  });
+
+  describe('attention router (Yuan 2.0-M32)', () => {
+    it.each(['reference', 'mixtral'])('%s gating: equals the float64 reference', (gating) => {
+      expectReference(`attn${gating}`, { topK: 2, gating, residual: true, attentionRouter: true });
+    });
+    it('gradients (W_Q, W_K, W_V) match finite differences', () =>
+      expectGradients('attn-grad', { topK: 2, gating: 'mixtral', residual: true, attentionRouter: true }, () => evaluationContext()));
+  });
+
   describe('the released MoE++ 7B: two-layer router, expert input × K', () => {
     it.each(['reference', 'sigmoid-bias'])('%s gating: equals the float64 reference', (gating) => {
       expectReference(`7b${gating}`, { topK: 2, gating, residual: true, routerHidden: 16, expertInputTimesTopK: true });
     });
     it('gradients (W_hidden included) match finite differences', () =>
       expectGradients('7b-grad', { topK: 2, gating: 'reference', residual: true, routerHidden: 6, expertInputTimesTopK: true }, () => evaluationContext()));
+  });
+});
+
+describe('DeepSeek-V3 sequence-wise balance loss (cpu)', () => {
+  beforeAll(() => useBackend('cpu'));
+  const [B, T, E, K] = [3, 5, 4, 2];
+
+  it('equals Σ_i f_i P_i per sequence, averaged over sequences; 1.0 when every sequence is balanced', () => {
+    const rng = seedrandom('seq');
+    const probs = randomMatrix(rng, B * T, E).map((row) => referenceSoftmax(row));
+    const top = probs.map((row) => referenceTopK(row, K));
+    const mask = new Float32Array(B * T * E);
+    top.forEach((t, n) => t.forEach((e) => (mask[n * E + e] = 1)));
+    let expected = 0;
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < E; i++) {
+        let f = 0;
+        let p = 0;
+        for (let t = 0; t < T; t++) {
+          f += top[b * T + t].includes(i) ? E / (K * T) : 0;
+          p += probs[b * T + t][i] / T;
+        }
+        expected += (f * p) / B;
+      }
+    }
+    const value = tf.tidy(() => sequenceBalanceLoss(tf.tensor2d(probs), mask, B, T, K).dataSync()[0]);
+    expect(value).toBeCloseTo(expected, 6);
+    // Uniform probabilities: L = Σ_i f_i / E = 1 whatever the selection.
+    const uniform = tf.tidy(() => sequenceBalanceLoss(tf.fill([B * T, E], 1 / E) as tf.Tensor2D, mask, B, T, K).dataSync()[0]);
+    expect(uniform).toBeCloseTo(1, 6);
+  });
+
+  it('its gradient w.r.t. the probabilities matches finite differences', () => {
+    const probs = tf.variable(tf.tensor2d(randomMatrix(seedrandom('seq-grad'), B * T, E).map((row) => referenceSoftmax(row))));
+    const mask = new Float32Array(B * T * E).map((_, i) => (i % 3 === 0 ? 1 : 0));
+    const loss = () => tf.tidy(() => sequenceBalanceLoss(probs as tf.Variable<tf.Rank.R2>, mask, B, T, K));
+    const { grads, value } = tf.variableGrads(loss, [probs]);
+    value.dispose();
+    const plans: string[] = [];
+    expect(checkParameterGradients([probs], grads, () => { plans.push(''); return loss(); }, plans, '', 5, seedrandom('e'))).toBe(5);
+    tf.dispose([probs, ...Object.values(grads)]);
+  });
+
+  it('the LM adds α · its mean over layers to the loss; absent, the loss is unchanged', () => {
+    const tinyConfig = (extra: Record<string, unknown>) =>
+      resolveModelConfig({ vocabSize: 40, dModel: 16, nLayers: 2, nHeads: 2, maxSeqLen: 8, denseFfnHidden: 16, routerAuxLossCoef: 0, moe: { experts: { ffn: 4, zero: 1, copy: 1, constant: 2 }, ffnHidden: 16, gating: 'sigmoid-bias' }, ...extra });
+    const inputs = tf.tensor2d([[1, 5, 9, 13, 17, 21, 25, 29], [2, 6, 10, 14, 18, 22, 26, 30]], [2, 8], 'int32');
+    const targets = tf.tensor2d([[5, 9, 13, 17, 21, 25, 29, 33], [6, 10, 14, 18, 22, 26, 30, 34]], [2, 8], 'int32');
+    const plain = new MoeppLM(tinyConfig({}), 5);
+    const withLoss = new MoeppLM(tinyConfig({ sequenceBalanceLossCoef: 0.5 }), 5);
+    const [a, b] = [plain, withLoss].map((m) =>
+      tf.tidy(() => {
+        const out = m.forward(inputs, { targets, context: evaluationContext() });
+        return { loss: (out.loss as tf.Scalar).dataSync()[0], ce: (out.ce as tf.Scalar).dataSync()[0] };
+      }),
+    );
+    expect(a.loss).toBe(a.ce); // β = 0, z-loss off, no sequence loss
+    expect(b.ce).toBe(a.ce);
+    expect(b.loss - b.ce).toBeGreaterThan(0.1); // α · L with L of order 1 (its value is checked above)
+    expect(() => tinyConfig({ sequenceBalanceLossCoef: -1 })).toThrow(/sequenceBalanceLossCoef.*≥ 0/);
+    tf.dispose([inputs, targets]);
+    plain.dispose();
+    withLoss.dispose();
   });
 });
 
@@ -308,6 +407,8 @@ describe('routing family: configs', () => {
     expect(error({ routerHidden: 0 })).toMatch(/moe.routerHidden.*whole number > 0/);
     expect(error({ expertInputTimesTopK: 'yes' })).toMatch(/moe.expertInputTimesTopK.*true or false/);
     expect(error({ routerJiter: 0.1 })).toMatch(/did you mean 'moe.routerJitter'/);
+    expect(error({ attentionRouter: true, routerHidden: 8 })).toMatch(/moe.attentionRouter.*alternatives/);
+    expect(error({ gating: 'expert-choice', capacityFactor: 1.1 })).toMatch(/moe.capacityFactor.*sets every expert's capacity itself/);
   });
 
   it('the new keys stay out of a resolved config that does not set them', () => {
@@ -332,6 +433,8 @@ describe('routing family in the LM (cpu)', () => {
     ['sigmoid-bias, groups', { gating: 'sigmoid-bias', gatingOptions: { biasUpdateRate: 0.01, groups: 2, topGroups: 1 } }],
     ['hash', { gating: 'hash', gatingResidual: false }],
     ['7B router and input', { routerHidden: 64, expertInputTimesTopK: true }],
+    ['attention router', { attentionRouter: true, gating: 'mixtral' }],
+    ['expert-choice', { gating: 'expert-choice' }],
   ])('%s: the loss falls over a few steps, no tensor leaks', (_, moe) => {
     const model = new MoeppLM(tiny(moe), 3);
     const { inputs, targets } = batch();
@@ -377,9 +480,25 @@ describe('routing family in the LM (cpu)', () => {
     for (const m of [model, restored, plain]) m.dispose();
   });
 
+  it('expert-choice is not causal: a later token changes an earlier token\'s output (token-choice gating: it does not)', () => {
+    const earlierLogitsMove = (gating: string) => {
+      const model = new MoeppLM(tiny({ gating }), 4);
+      const seq = [3, 17, 5, 29, 11, 2, 36, 8];
+      const logits = (last: number) =>
+        tf.tidy(() => Array.from(model.forward(tf.tensor2d([[...seq.slice(0, 7), last]], [1, 8], 'int32'), { context: evaluationContext() }).logits.dataSync()).slice(0, 7 * 40));
+      let moved = 0;
+      const base = logits(8);
+      for (const last of [0, 13, 21, 39]) moved = Math.max(moved, ...logits(last).map((v, i) => Math.abs(v - base[i])));
+      model.dispose();
+      return moved;
+    };
+    expect(earlierLogitsMove('expert-choice')).toBeGreaterThan(1e-4);
+    expect(earlierLogitsMove('reference')).toBe(0);
+  });
+
   it('parameter counts follow the router: W_noise, the two-layer router, no router for hash', () => {
     const count = (moe: Record<string, unknown>) => new MoeppLM(tiny(moe), 0);
-    for (const moe of [{ gating: 'noisy-top-k' }, { routerHidden: 24 }, { gating: 'hash', gatingResidual: false }, {}]) {
+    for (const moe of [{ gating: 'noisy-top-k' }, { routerHidden: 24 }, { gating: 'hash', gatingResidual: false }, { attentionRouter: true }, {}]) {
       const model = count(moe);
       expect(countParameters(model.config).total, JSON.stringify(moe)).toBe(model.parameters.size());
       model.dispose();

@@ -124,6 +124,10 @@ export interface GatingMode {
   updateBuffers?(buffers: Record<string, Float32Array>, load: Float64Array, options: GatingOptions): void;
   /** False for a mode that routes without router logits (hash routing): the layer then has no W_r and no gating residual. */
   usesRouterLogits?: boolean;
+  /** True for a mode that fixes every expert's load itself (expert choice): `moe.capacityFactor` must then be null. */
+  ownCapacity?: boolean;
+  /** Why runs with this mode are for comparison only (expert-choice's causality); printed for every such run. */
+  caveat?: string;
 }
 
 /**

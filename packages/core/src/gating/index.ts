@@ -7,8 +7,9 @@ import { noisyTopKGating } from './noisy-top-k.ts';
 import { sigmoidBiasGating } from './sigmoid-bias.ts';
 import { hashGating } from './hash.ts';
 import { gshardGating } from './gshard.ts';
+import { expertChoiceGating } from './expert-choice.ts';
 
-for (const mode of [referenceGating, paperGating, mixtralGating, noisyTopKGating, gshardGating, sigmoidBiasGating, hashGating]) registerGatingMode(mode);
+for (const mode of [referenceGating, paperGating, mixtralGating, noisyTopKGating, gshardGating, sigmoidBiasGating, hashGating, expertChoiceGating]) registerGatingMode(mode);
 
 export * from './gating-mode.ts';
 export { topKIndices, selectTopK, selectionFromTopK, referenceTopK } from './top-k.ts';
@@ -20,3 +21,4 @@ export { sigmoidBiasGating } from './sigmoid-bias.ts';
 export { hashGating, hashExperts } from './hash.ts';
 export { gshardGating } from './gshard.ts';
 export { renormalisedSelectedWeights, referenceRenormalisedWeights } from './selected-weights.ts';
+export { expertChoiceGating, expertChoiceCapacity, referenceExpertChoice } from './expert-choice.ts';

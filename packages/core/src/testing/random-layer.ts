@@ -42,6 +42,7 @@ export function randomLayer(options: {
   routerJitter?: number;
   expertInputTimesTopK?: boolean;
   sharedExperts?: SharedExpertsSpec;
+  attentionRouter?: boolean;
 }): RandomLayer {
   const rng = seedrandom(options.seed);
   const { kinds, tokens: N, dModel: D, hidden: I } = options;
@@ -85,13 +86,16 @@ export function randomLayer(options: {
     values.set('router.w_r', randomMatrix(rng, options.routerHidden, E));
     values.set('router.w_hidden', randomMatrix(rng, D, options.routerHidden));
   }
+  if (options.attentionRouter) {
+    for (const name of ['router.w_q', 'router.w_k', 'router.w_v']) values.set(name, randomMatrix(rng, D, E));
+  }
   const tau = options.tau ?? 0.75;
   const capacityFactor = options.capacityFactor ?? null;
   const variables: tf.Variable[] = [];
   const layer = createMoeLayer(
     {
       dModel: D, kinds, topK: options.topK, ffnHidden: I, gating: options.gating, tau, capacityFactor, gatingResidual: options.residual === true, gatingResidualInitStd: 0, initStd: 0.02,
-      gatingOptions: options.gatingOptions, routerHidden: options.routerHidden ?? null, routerJitter: options.routerJitter, expertInputTimesTopK: options.expertInputTimesTopK,
+      gatingOptions: options.gatingOptions, routerHidden: options.routerHidden ?? null, routerJitter: options.routerJitter, expertInputTimesTopK: options.expertInputTimesTopK, attentionRouter: options.attentionRouter,
       sharedExperts: options.sharedExperts ?? null,
     },
     (name) => {
@@ -103,17 +107,19 @@ export function randomLayer(options: {
     },
     options.executor ?? 'host',
   );
-  const wR = mode.usesRouterLogits === false ? [] : (values.get('router.w_r') as Matrix);
+  const wR = mode.usesRouterLogits === false || options.attentionRouter ? [] : (values.get('router.w_r') as Matrix);
+  const attention = options.attentionRouter ? { wQ: values.get('router.w_q') as Matrix, wK: values.get('router.w_k') as Matrix, wV: values.get('router.w_v') as Matrix } : null;
   const wHidden = (values.get('router.w_hidden') as Matrix | undefined) ?? null;
   const wG = (values.get('router.w_g') as Matrix | undefined) ?? null;
   // Router first, as the tests have always listed them (they sample entries in this order).
-  const router = [layer.params.router.wR, layer.params.router.wG].filter((v) => v !== null);
+  const a = layer.params.router.attention;
+  const router = [layer.params.router.wR, layer.params.router.wG, ...(a ? [a.wQ, a.wK, a.wV] : [])].filter((v) => v !== null);
   variables.sort((a, b) => Number(router.includes(b)) - Number(router.includes(a)));
   return {
     layer,
     reference: {
       wR, wG, experts, topK: options.topK, gating: options.gating, tau, capacityFactor,
-      wHidden, gatingOptions: options.gatingOptions, gatingParams, buffers: Object.fromEntries(Object.entries(layer.buffers).map(([k, v]) => [k, Array.from(v)])), expertInputTimesTopK: options.expertInputTimesTopK,
+      wHidden, attention, gatingOptions: options.gatingOptions, gatingParams, buffers: Object.fromEntries(Object.entries(layer.buffers).map(([k, v]) => [k, Array.from(v)])), expertInputTimesTopK: options.expertInputTimesTopK,
       shared,
     },
     x: randomMatrix(rng, N, D),

@@ -27,6 +27,8 @@ export interface ReferenceLayer {
   // The routing family (docs/moe-family.md); absent = off.
   /** (D, H) first layer of the two-layer router: logits = tanh(x W_hidden) W_r. */
   wHidden?: Matrix | null;
+  /** (D, E) each: the attention router's projections (then wR is empty). */
+  attention?: { wQ: Matrix; wK: Matrix; wV: Matrix } | null;
   gatingOptions?: Record<string, number | boolean>;
   /** The gating mode's parameters, by key. */
   gatingParams?: Record<string, Matrix>;
@@ -68,7 +70,9 @@ export function referenceMoeLayer(layer: ReferenceLayer, x: Matrix, previousLogi
   const E = kinds.length;
   const K = layer.topK;
   const routerInput = layer.wHidden ? x.map((row) => matmul([row], layer.wHidden as Matrix)[0].map(Math.tanh)) : x;
-  let logits = layer.wR.length ? matmul(routerInput, layer.wR) : x.map(() => new Array<number>(E).fill(0));
+  let logits = layer.attention
+    ? referenceAttentionRouter(x, layer.attention)
+    : layer.wR.length ? matmul(routerInput, layer.wR) : x.map(() => new Array<number>(E).fill(0));
   if (layer.wG && previousLogits) {
     const residual = matmul(previousLogits, layer.wG);
     logits = logits.map((row, n) => row.map((v, e) => v + residual[n][e]));
@@ -118,4 +122,18 @@ export function referenceMoeLayer(layer: ReferenceLayer, x: Matrix, previousLogi
     return y;
   });
   return { output, logits, probs, weights, topK, dropped };
+}
+
+/** Yuan 2.0-M32's attention router for each token: G_i = Σ_j softmax_j(q_i k_j) v_j, q = x W_Q, k = x W_K, v = x W_V. */
+function referenceAttentionRouter(x: Matrix, w: { wQ: Matrix; wK: Matrix; wV: Matrix }): Matrix {
+  return x.map((token) => {
+    const [q, k, v] = [w.wQ, w.wK, w.wV].map((m) => matmul([token], m)[0]);
+    return q.map((qi) => {
+      const scores = k.map((kj) => qi * kj);
+      const top = Math.max(...scores);
+      const exp = scores.map((s) => Math.exp(s - top));
+      const total = exp.reduce((a, b) => a + b, 0);
+      return exp.reduce((s, ej, j) => s + (ej / total) * v[j], 0);
+    });
+  });
 }
