@@ -40,6 +40,9 @@ export function evaluate(
   const pieceCount = new Float64Array(PIECE_KINDS.length);
   const kinds = model.moeLayerKinds();
   const topK = model.config.moe?.topK ?? 0;
+  // Slots per token of a layer's selection: K, except for modes whose selection ranks every
+  // expert and marks the taken slots (expert-choice), whose choices are not a per-token top-K.
+  const slotsPerToken = (l: LayerRoutingStats) => l.topKIndex.length / l.ffnExpertsPerToken.length;
   // (E_l × E_{l+1}) per adjacent pair of MoE layers.
   const coActivation = kinds.slice(1).map((next, l) => kinds[l].map(() => new Array<number>(next.length).fill(0)));
   const top1Parts: Int32Array[][] = kinds.map(() => []);
@@ -60,10 +63,11 @@ export function evaluate(
     lossSum += out.ce * n;
     tokens += n;
     for (let i = 0; i < n; i++) if (out.predicted[i] === batch.targets[i]) correct++;
-    if (options.top1) out.routing.forEach((l, j) => top1Parts[j].push(l.topKIndex.filter((_, i) => i % topK === 0)));
+    if (options.top1) out.routing.forEach((l, j) => top1Parts[j].push(l.topKIndex.filter((_, i) => i % slotsPerToken(l) === 0)));
     if (options.routing && out.routing.length > 0) {
       layerStats.push(out.routing);
-      for (let l = 0; l + 1 < out.routing.length; l++) addCoActivation(coActivation[l], out.routing[l].topKIndex, topK, out.routing[l + 1].topKIndex, topK);
+      const perTokenTopK = out.routing.every((l) => slotsPerToken(l) === topK);
+      for (let l = 0; perTokenTopK && l + 1 < out.routing.length; l++) addCoActivation(coActivation[l], out.routing[l].topKIndex, topK, out.routing[l + 1].topKIndex, topK);
       // FFN experts per input token, averaged over MoE++ layers, by the input token's labels.
       for (let r = 0; r < batch.batchSize; r++) {
         for (let t = 0; t < batch.seqLen; t++) {
@@ -96,7 +100,8 @@ export function evaluate(
       layers: aggregateLayers(layerStats, model.moeLayers().map((l) => l.spec.tau)),
       byPos: byLabel(POS_CLASSES, posSum, posCount),
       byPiece: byLabel(PIECE_KINDS, pieceSum, pieceCount),
-      coActivation: coActivation.map((counts, fromLayer): CoActivation => ({ fromLayer, counts })),
+      // Not recorded where the selection is not a per-token top-K (expert-choice).
+      coActivation: layerStats[0].every((l) => slotsPerToken(l) === topK) ? coActivation.map((counts, fromLayer): CoActivation => ({ fromLayer, counts })) : [],
     },
     top1,
   };

@@ -145,6 +145,18 @@ describe('trainer on the smoke preset (wasm)', () => {
       .rejects.toThrow(/init.from: .*nowhere is not a complete run folder/);
   });
 
+  it('expert-choice (its selection ranks every expert): saturation from each token\'s best expert, no co-activation', async () => {
+    const config = structuredClone(runs[0].config);
+    config.model.moe = { ...config.model.moe!, gating: 'expert-choice' };
+    config.training = { ...config.training, steps: 2, evalEvery: 1 };
+    const folder = new RunFolder(join(scratch(), 'expert-choice'));
+    await trainRun({ folder, config, data, backend });
+    const routing = folder.readJson<RoutingFile>('routing.json');
+    expect(routing.coActivation).toEqual([]);
+    expect(routing.routerSaturation?.tokens).toBe(4 * 32);
+    expect(routing.routerSaturation?.steps).toEqual([1]);
+  });
+
   it('refuses to continue a folder that holds another config', async () => {
     const folder = new RunFolder(join(scratch(), 'x'));
     await expect(trainRun({ folder, config: runs[0].config, data, backend, stopAfterSteps: 1 })).rejects.toBeInstanceOf(RunInterrupted);
