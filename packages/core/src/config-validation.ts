@@ -2,10 +2,10 @@
  * Config validation: every message says what is wrong and how to fix it, because a researcher
  * launching a sweep should learn about a typo before hours of compute, not after.
  */
-import type { ModelConfig, MoeConfig } from './config.ts';
+import type { ModelConfig, MoeConfig, SharedExpertsConfig } from './config.ts';
 import { moeLayerCount, expertCountsOfLayer } from './config.ts';
 import { expertKindNames, isFfnLike, totalExperts, type ExpertCounts } from './experts/index.ts';
-import { gatingModeNames } from './gating/index.ts';
+import { gatingMode, gatingModeNames, gatingOptions, GatingOptionError } from './gating/index.ts';
 
 /** Thrown for an invalid model config; `path` names the offending key (e.g. `moe.topK`). */
 export class ConfigError extends Error {
@@ -21,11 +21,17 @@ export class ConfigError extends Error {
 const MODEL_KEYS: readonly (keyof ModelConfig)[] = [
   'vocabSize', 'dModel', 'nLayers', 'nHeads', 'maxSeqLen', 'denseFfnHidden', 'moe', 'moeInterval',
   'tieEmbeddings', 'ropeTheta', 'normEps', 'initStd', 'routerAuxLossCoef', 'routerZLossCoef',
+  'sequenceBalanceLossCoef', // the routing family (docs/moe-family.md)
 ];
 const MOE_KEYS: readonly (keyof MoeConfig)[] = [
   'experts', 'expertsPerLayer', 'topK', 'ffnHidden', 'gating', 'gatingResidual', 'tau',
   'capacityFactor', 'gatingResidualInitStd',
+  // the routing family (docs/moe-family.md)
+  'gatingOptions', 'routerJitter', 'routerHidden', 'expertInputTimesTopK', 'attentionRouter',
+  // expert designs (shared-experts.ts)
+  'sharedExperts',
 ];
+const SHARED_EXPERTS_KEYS: readonly (keyof SharedExpertsConfig)[] = ['count', 'hidden', 'gated'];
 
 /**
  * Checks a full model config; throws `ConfigError` on the first problem.
@@ -54,6 +60,7 @@ export function validateModelConfig(config: ModelConfig): void {
   nonNegativeNumber(config.initStd, 'initStd');
   nonNegativeNumber(config.routerAuxLossCoef, 'routerAuxLossCoef');
   nonNegativeNumber(config.routerZLossCoef, 'routerZLossCoef');
+  if (config.sequenceBalanceLossCoef !== undefined) nonNegativeNumber(config.sequenceBalanceLossCoef, 'sequenceBalanceLossCoef');
   if (typeof config.tieEmbeddings !== 'boolean') {
     throw new ConfigError('tieEmbeddings', `expected true or false, got ${JSON.stringify(config.tieEmbeddings)}`);
   }
@@ -84,6 +91,7 @@ function validateMoeConfig(moe: MoeConfig, config: ModelConfig): void {
     throw new ConfigError('moe.capacityFactor', `capacity factor γ must be > 0 (the paper uses 1.1) or null for dropless, got ${moe.capacityFactor}`);
   }
   nonNegativeNumber(moe.gatingResidualInitStd, 'moe.gatingResidualInitStd');
+  if (moe.sharedExperts !== undefined) validateSharedExperts(moe.sharedExperts);
 
   const layers = moeLayerCount(config);
   if (moe.expertsPerLayer !== null) {
@@ -101,6 +109,59 @@ function validateMoeConfig(moe: MoeConfig, config: ModelConfig): void {
       throw new ConfigError(`moe.expertsPerLayer[${j}]`, `the gating residual feeds layer ${j - 1}'s ${previousE} router logits into layer ${j}, which has ${e} experts; give adjacent MoE++ layers the same number of experts or set moe.gatingResidual: false`);
     }
     previousE = e;
+  }
+  validateRoutingFamily(moe, config, layers);
+}
+
+/** The optional keys of the routing family, and the gating mode's own options on every layer's shape. */
+function validateRoutingFamily(moe: MoeConfig, config: ModelConfig, layers: number): void {
+  const mode = gatingMode(moe.gating);
+  if (moe.gatingOptions !== undefined && (typeof moe.gatingOptions !== 'object' || moe.gatingOptions === null || Array.isArray(moe.gatingOptions))) {
+    throw new ConfigError('moe.gatingOptions', `expected an object of the gating mode's options, e.g. { biasUpdateRate: 0.001 }, got ${JSON.stringify(moe.gatingOptions)}`);
+  }
+  for (let j = 0; j < layers; j++) {
+    const dims = { dModel: config.dModel, experts: totalExperts(expertCountsOfLayer(moe, j)), topK: moe.topK };
+    try {
+      gatingOptions(mode, moe.gatingOptions, dims);
+    } catch (e) {
+      if (e instanceof GatingOptionError) throw new ConfigError(`moe.gatingOptions.${e.option}`, e.message);
+      throw e;
+    }
+  }
+  if (mode.usesRouterLogits === false && moe.gatingResidual) {
+    throw new ConfigError('moe.gatingResidual', `gating mode '${mode.name}' routes without router logits, so there is nothing to pass on to the next layer; set moe.gatingResidual: false`);
+  }
+  if (mode.ownCapacity && moe.capacityFactor !== null) {
+    throw new ConfigError('moe.capacityFactor', `gating mode '${mode.name}' sets every expert's capacity itself; set moe.capacityFactor: null`);
+  }
+  if (moe.routerJitter !== undefined && !(typeof moe.routerJitter === 'number' && moe.routerJitter >= 0 && moe.routerJitter < 1)) {
+    throw new ConfigError('moe.routerJitter', `router jitter ε must be a number in [0, 1) (Switch Transformer uses 0.01), got ${JSON.stringify(moe.routerJitter)}`);
+  }
+  if (moe.routerHidden !== undefined && moe.routerHidden !== null) {
+    positiveInteger(moe.routerHidden, 'moe.routerHidden');
+    if (mode.usesRouterLogits === false) throw new ConfigError('moe.routerHidden', `gating mode '${mode.name}' has no router; remove moe.routerHidden`);
+  }
+  if (moe.attentionRouter !== undefined) {
+    if (typeof moe.attentionRouter !== 'boolean') throw new ConfigError('moe.attentionRouter', `expected true or false, got ${JSON.stringify(moe.attentionRouter)}`);
+    if (moe.attentionRouter && mode.usesRouterLogits === false) throw new ConfigError('moe.attentionRouter', `gating mode '${mode.name}' has no router; remove moe.attentionRouter`);
+    if (moe.attentionRouter && moe.routerHidden !== undefined && moe.routerHidden !== null) {
+      throw new ConfigError('moe.attentionRouter', 'the attention router and the two-layer router (moe.routerHidden) are alternatives; keep one');
+    }
+  }
+  if (moe.expertInputTimesTopK !== undefined && typeof moe.expertInputTimesTopK !== 'boolean') {
+    throw new ConfigError('moe.expertInputTimesTopK', `expected true or false, got ${JSON.stringify(moe.expertInputTimesTopK)}`);
+  }
+}
+
+function validateSharedExperts(shared: SharedExpertsConfig): void {
+  if (typeof shared !== 'object' || shared === null || Array.isArray(shared)) {
+    throw new ConfigError('moe.sharedExperts', `expected { count, hidden?, gated? } such as { count: 1, gated: true }, or no key for none; got ${JSON.stringify(shared)}`);
+  }
+  rejectUnknownKeys(shared as unknown as Record<string, unknown>, SHARED_EXPERTS_KEYS, 'moe.sharedExperts.');
+  positiveInteger(shared.count, 'moe.sharedExperts.count');
+  positiveInteger(shared.hidden, 'moe.sharedExperts.hidden');
+  if (typeof shared.gated !== 'boolean') {
+    throw new ConfigError('moe.sharedExperts.gated', `expected true (Qwen2-MoE's sigmoid gate) or false (DeepSeekMoE, ungated), got ${JSON.stringify(shared.gated)}`);
   }
 }
 

@@ -9,6 +9,7 @@ import { expertKindsFromCounts, type ExpertCounts } from './experts/index.ts';
 import './gating/index.ts';
 import { validateModelConfig } from './config-validation.ts';
 import type { MoeLayerSpec } from './moe-layer.ts';
+import { applyGranularity } from './fine-grained.ts';
 
 export { validateModelConfig, ConfigError } from './config-validation.ts';
 
@@ -35,6 +36,35 @@ export interface MoeConfig {
   capacityFactor: number | null;
   /** Std of W_g's initialisation; 0 makes an untrained model route as without residual (§4). */
   gatingResidualInitStd: number;
+
+  // The routing family (docs/moe-family.md). Optional and absent by default, so configs,
+  // config.json files and checkpoints written before them stay byte-identical.
+  /** Options of the gating mode, e.g. `{ biasUpdateRate: 0.001 }` for `sigmoid-bias`; absent = the mode's defaults. */
+  gatingOptions?: Record<string, number | boolean>;
+  /** Router input jitter ε (Switch Transformer, Mixtral's `router_jitter_noise`): x ⊙ U(1−ε, 1+ε) in training; absent = 0. */
+  routerJitter?: number;
+  /** Hidden width of the released 7B's two-layer router `tanh(x W_hidden) W_r` (it uses 8E); absent or null = a linear router. */
+  routerHidden?: number | null;
+  /** Yuan 2.0-M32's attention router (Q, K, V projections over the experts) in place of W_r; absent = false. */
+  attentionRouter?: boolean;
+  /** Feed the experts K·x, as the released 7B does unless `moe_feature_no_mul_topk` is set; absent = false (x). */
+  expertInputTimesTopK?: boolean;
+  /**
+   * Always-on FFN experts added to the routed output (DeepSeekMoE, Qwen2-MoE; `shared-experts.ts`).
+   * Absent (the default) = none: optional so that configs written before it, and the checkpoints
+   * that embed them, stay byte-identical.
+   */
+  sharedExperts?: SharedExpertsConfig;
+}
+
+/** `moe.sharedExperts`: S shared SwiGLU experts of hidden width I_s, optionally sigmoid-gated. */
+export interface SharedExpertsConfig {
+  /** S ≥ 1 (DeepSeekMoE uses 1–2, Qwen2-MoE 1). */
+  count: number;
+  /** I_s; resolved to `moe.ffnHidden` (after `granularity`) when not given. */
+  hidden: number;
+  /** Qwen2-MoE's per-token gate sigmoid(x w_shared); DeepSeekMoE has none, so false by default. */
+  gated: boolean;
 }
 
 /** A decoder-only LM whose FFN sublayers are MoE++ layers every `moeInterval` blocks. */
@@ -64,6 +94,12 @@ export interface ModelConfig {
   routerAuxLossCoef: number;
   /** ST-MoE router z-loss coefficient; 0 (off) by default as in the paper. */
   routerZLossCoef: number;
+  /**
+   * α of DeepSeek-V3's sequence-wise balance loss (sequence-balance-loss.ts), added as α · its
+   * mean over MoE++ layers; absent = off (DeepSeek-V3 uses a tiny α such as 1e-4). Optional, so
+   * configs written before it are unchanged.
+   */
+  sequenceBalanceLossCoef?: number;
 }
 
 /** The MoE++ layer defaults: the paper's choices where it makes one. */
@@ -132,24 +168,50 @@ export function moeLayerSpec(config: ModelConfig, moeLayerIndex: number): MoeLay
     gatingResidual: moe.gatingResidual && moeLayerIndex > 0,
     gatingResidualInitStd: moe.gatingResidualInitStd,
     initStd: config.initStd,
+    sharedExperts: moe.sharedExperts ?? null,
+    ...routingFamilySpec(moe),
   };
+}
+
+/** The routing-family fields of a layer spec: only those the config sets, so older specs are unchanged. */
+function routingFamilySpec(moe: MoeConfig): Partial<MoeLayerSpec> {
+  const spec: Partial<MoeLayerSpec> = {};
+  if (moe.gatingOptions !== undefined) spec.gatingOptions = moe.gatingOptions;
+  if (moe.routerJitter !== undefined) spec.routerJitter = moe.routerJitter;
+  if (moe.routerHidden !== undefined) spec.routerHidden = moe.routerHidden;
+  if (moe.expertInputTimesTopK !== undefined) spec.expertInputTimesTopK = moe.expertInputTimesTopK;
+  if (moe.attentionRouter !== undefined) spec.attentionRouter = moe.attentionRouter;
+  return spec;
 }
 
 /** Builds a full model config from a partial one (deep-merging `moe`), then validates it. */
 export function resolveModelConfig(partial: ModelConfigInput = {}): ModelConfig {
-  const { moe, ...rest } = partial;
-  const resolvedMoe: MoeConfig | null =
-    moe === null
-      ? null
-      : {
-          ...DEFAULT_MOE_CONFIG,
-          ...(moe ?? {}),
-          experts: moe?.experts ?? DEFAULT_MOE_CONFIG.experts,
-        };
+  const { moe: input, ...rest } = partial;
+  const moe = input ? applyGranularity(input) : input;
+  let resolvedMoe: MoeConfig | null = null;
+  if (moe !== null) {
+    const { sharedExperts, ...fields } = moe ?? {};
+    resolvedMoe = { ...DEFAULT_MOE_CONFIG, ...fields, experts: fields.experts ?? DEFAULT_MOE_CONFIG.experts };
+    // Absent unless asked for, so configs (and the checkpoints embedding them) written before the key are unchanged.
+    if (sharedExperts !== undefined) resolvedMoe.sharedExperts = resolveSharedExperts(sharedExperts, resolvedMoe.ffnHidden);
+  }
   const config = { ...DEFAULT_MODEL_CONFIG, ...rest, moe: resolvedMoe } as ModelConfig;
   validateModelConfig(config);
   return config;
 }
 
+/** Fills a shared-experts entry's defaults; a malformed entry is left for validation to name. */
+function resolveSharedExperts(shared: Partial<SharedExpertsConfig>, ffnHidden: number): SharedExpertsConfig {
+  if (typeof shared !== 'object' || shared === null || Array.isArray(shared)) return shared as SharedExpertsConfig;
+  const { count, hidden, gated, ...unknownKeys } = shared;
+  return { count: count as number, hidden: hidden ?? ffnHidden, gated: gated ?? false, ...unknownKeys };
+}
+
+/** What a user writes for `moe`: any subset, `sharedExperts` with optional fields, and `granularity` (`fine-grained.ts`). */
+export type MoeConfigInput = Partial<Omit<MoeConfig, 'sharedExperts'>> & {
+  sharedExperts?: Partial<SharedExpertsConfig> & { count: number };
+  granularity?: number;
+};
+
 /** What a user writes: any subset of the config; `moe: null` asks for a dense model. */
-export type ModelConfigInput = Partial<Omit<ModelConfig, 'moe'>> & { moe?: Partial<MoeConfig> | null };
+export type ModelConfigInput = Partial<Omit<ModelConfig, 'moe'>> & { moe?: MoeConfigInput | null };

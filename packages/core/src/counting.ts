@@ -10,6 +10,9 @@
  */
 import { isMoeBlock, moeLayerSpec, type ModelConfig } from './config.ts';
 import { expertKind, ffnExpert, ffnLikeCount, isFfnLike, type ExpertDims } from './experts/index.ts';
+import { sharedExpertsFlopsPerToken, sharedExpertsParameterCount } from './shared-experts.ts';
+import { gatingMode, gatingOptions } from './gating/index.ts';
+import type { MoeLayerSpec } from './moe-layer.ts';
 
 export interface ParameterCounts {
   total: number;
@@ -80,8 +83,7 @@ export function countParameters(config: ModelConfig, measuredFfnExpertsPerToken?
     const spec = moeLayerSpec(config, moeIndex);
     const { kinds, topK, tau } = spec;
     const dims = { dModel: D, ffnHidden: spec.ffnHidden };
-    const E = kinds.length;
-    const router = D * E + (spec.gatingResidual ? E * E : 0);
+    const router = routerParameterCount(spec);
     const perFfn = meanOverFfnLike(kinds, (k) => expertParameterCount(k, dims));
     const ffnExperts = measuredFfnExpertsPerToken?.[moeIndex] ?? balancedFfnExpertsPerToken(kinds, topK, tau);
     let expertsTotal = 0;
@@ -91,9 +93,11 @@ export function countParameters(config: ModelConfig, measuredFfnExpertsPerToken?
       expertsTotal += kinds.filter((k) => k === kind).length * size;
       if (!isFfnLike(kind)) zeroComputationActive += balancedZeroComputationPerToken(kinds, kind, topK, tau) * size;
     }
-    total += router + expertsTotal;
+    // Shared experts are on for every token: all of them are active.
+    const sharedExperts = spec.sharedExperts ? sharedExpertsParameterCount(spec.sharedExperts, D) : 0;
+    total += router + expertsTotal + sharedExperts;
     ffnPerToken.push(ffnExperts);
-    active += router + ffnExperts * perFfn + zeroComputationActive;
+    active += router + ffnExperts * perFfn + zeroComputationActive + sharedExperts;
     moeIndex++;
   }
   return { total, activePerToken: Math.round(active), ffnExpertsPerToken: ffnPerToken };
@@ -114,7 +118,8 @@ export function forwardFlopsPerToken(config: ModelConfig, seqLen = config.maxSeq
     const { kinds, topK, tau } = spec;
     const dims = { dModel: D, ffnHidden: spec.ffnHidden };
     const ffnExperts = measuredFfnExpertsPerToken?.[moeIndex] ?? balancedFfnExpertsPerToken(kinds, topK, tau);
-    flops += 2 * D * kinds.length + ffnExperts * meanOverFfnLike(kinds, (k) => expertKind(k).flopsPerToken(dims));
+    flops += routerFlopsPerToken(spec) + ffnExperts * meanOverFfnLike(kinds, (k) => expertKind(k).flopsPerToken(dims));
+    if (spec.sharedExperts) flops += sharedExpertsFlopsPerToken(spec.sharedExperts, D);
     // Zero-computation kinds count 0 under this file's convention; a kind that declares FLOPs adds them.
     for (const kind of distinct(kinds)) {
       if (!isFfnLike(kind)) flops += balancedZeroComputationPerToken(kinds, kind, topK, tau) * expertKind(kind).flopsPerToken(dims);
@@ -122,4 +127,32 @@ export function forwardFlopsPerToken(config: ModelConfig, seqLen = config.maxSeq
     moeIndex++;
   }
   return flops;
+}
+
+/**
+ * Router parameters of one MoE++ layer: W_r (D·E, or D·H + H·E for the two-layer router), W_g
+ * (E·E) with the gating residual, and the gating mode's own (W_noise); none for hash routing.
+ */
+function routerParameterCount(spec: MoeLayerSpec): number {
+  const D = spec.dModel;
+  const E = spec.kinds.length;
+  const mode = gatingMode(spec.gating);
+  const dims = { dModel: D, experts: E, topK: spec.topK };
+  const own = (mode.parameters?.(dims, gatingOptions(mode, spec.gatingOptions, dims)) ?? []).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  if (mode.usesRouterLogits === false) return own;
+  const residual = spec.gatingResidual ? E * E : 0;
+  if (spec.attentionRouter) return 3 * D * E + residual + own;
+  const H = spec.routerHidden ?? null;
+  return (H === null ? D * E : D * H + H * E) + residual + own;
+}
+
+/** Forward FLOPs of the router's logits per token (matmuls only; training-only noise not counted). */
+function routerFlopsPerToken(spec: MoeLayerSpec): number {
+  if (gatingMode(spec.gating).usesRouterLogits === false) return 0;
+  const D = spec.dModel;
+  const E = spec.kinds.length;
+  // The attention router: three projections, then E·E products and an E·E weighted sum.
+  if (spec.attentionRouter) return 3 * 2 * D * E + 2 * 2 * E * E;
+  const H = spec.routerHidden ?? null;
+  return H === null ? 2 * D * E : 2 * D * H + 2 * H * E;
 }

@@ -65,6 +65,8 @@ export function planDispatch(selection: Selection, kinds: readonly string[], cap
   for (let j = 0; j < topK; j++) {
     for (let n = 0; n < tokens; n++) {
       const e = topKIndex[n * topK + j];
+      // A slot the gating mode declined (GShard's random routing) is not routed: no capacity, no drop.
+      if (selection.selectedMask[n * experts + e] === 0) continue;
       if (capacity !== null && load[e] >= capacity[e]) {
         droppedSlots++;
         continue;

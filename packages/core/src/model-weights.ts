@@ -16,6 +16,9 @@ export function saveModelWeights(model: MoeppLM): Uint8Array {
   for (const [name, v] of model.parameters.variables) {
     tensors.set(name, { shape: v.shape, data: v.dataSync() as Float32Array });
   }
+  // Routing state (balancing biases) travels with the weights, as DeepSeek-V3's checkpoints keep
+  // `e_score_correction_bias`; models without it write exactly what they always wrote.
+  for (const [name, values] of model.buffers()) tensors.set(name, { shape: [values.length], data: values });
   return encodeSafetensors(tensors, {
     format: WEIGHTS_FORMAT,
     config: JSON.stringify(model.config),
@@ -40,13 +43,16 @@ export function readWeightsConfig(bytes: Uint8Array): unknown {
 export function loadModelWeights(model: MoeppLM, bytes: Uint8Array): void {
   const { tensors } = decodeSafetensors(bytes);
   const problems: string[] = [];
-  for (const [name, v] of model.parameters.variables) {
+  const buffers = model.buffers();
+  const expected = new Map<string, readonly number[]>([...model.parameters.variables].map(([name, v]) => [name, v.shape]));
+  for (const [name, values] of buffers) expected.set(name, [values.length]);
+  for (const [name, shape] of expected) {
     const t = tensors.get(name);
     if (!t) problems.push(`missing tensor '${name}'`);
-    else if (t.shape.join(',') !== v.shape.join(',')) problems.push(`'${name}' has shape [${t.shape}], the model expects [${v.shape}]`);
+    else if (t.shape.join(',') !== shape.join(',')) problems.push(`'${name}' has shape [${t.shape}], the model expects [${shape}]`);
   }
   for (const name of tensors.keys()) {
-    if (!model.parameters.variables.has(name)) problems.push(`unexpected tensor '${name}'`);
+    if (!expected.has(name)) problems.push(`unexpected tensor '${name}'`);
   }
   if (problems.length) {
     throw new SafetensorsError(`weights do not match the model (${problems.length} problem(s)): ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}. Build the model from the config the weights were saved with (readWeightsConfig).`);
@@ -55,4 +61,5 @@ export function loadModelWeights(model: MoeppLM, bytes: Uint8Array): void {
     const t = tensors.get(name) as NamedArray;
     tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
   }
+  for (const [name, values] of buffers) values.set((tensors.get(name) as NamedArray).data);
 }

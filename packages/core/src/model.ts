@@ -19,6 +19,7 @@ import { createMoeLayer, type MoeLayer } from './moe-layer.ts';
 import { gatherRows } from './dispatch.ts';
 import { expertExecutor, type ExecutorName, type ExpertExecutor } from './executors/index.ts';
 import { heterogeneousBalanceLoss, routerZLoss } from './losses.ts';
+import { sequenceBalanceLoss } from './sequence-balance-loss.ts';
 import { crossEntropy } from './cross-entropy.ts';
 import { computeRoutingStats, type LayerRoutingStats } from './routing-stats.ts';
 
@@ -58,10 +59,12 @@ export interface LMOutput {
   auxLoss: tf.Scalar;
   /** Mean over MoE++ layers of the router z-loss. */
   zLoss: tf.Scalar;
-  /** ce + β·auxLoss + zCoef·zLoss; present when targets were given. */
+  /** ce + β·auxLoss + zCoef·zLoss (+ α · the sequence-wise balance loss when set); present when targets were given. */
   loss: tf.Scalar | null;
   /** One entry per MoE++ layer. */
   routing: LayerRoutingStats[];
+  /** (E) per MoE++ layer: selected slots per expert, before capacity (what balancing biases follow). */
+  expertLoad: Float64Array[];
 }
 
 export interface LossAndGradients {
@@ -72,6 +75,8 @@ export interface LossAndGradients {
   /** Gradients of every parameter by name (zeros off the batch's path); the caller disposes them. */
   grads: Map<string, tf.Tensor>;
   routing: LayerRoutingStats[];
+  /** (E) per MoE++ layer: selected slots per expert; sum them over micro-batches for `updateRoutingState`. */
+  expertLoad: Float64Array[];
 }
 
 export class MoeppLM {
@@ -174,7 +179,11 @@ export class MoeppLM {
     let previousLogits: tf.Tensor2D | null = null;
     const balanceLosses: tf.Scalar[] = [];
     const zLosses: tf.Scalar[] = [];
+    const sequenceLosses: tf.Scalar[] = [];
+    const sequenceCoef = c.sequenceBalanceLossCoef ?? 0;
     const routing: LayerRoutingStats[] = [];
+    const expertLoad: Float64Array[] = [];
+    const rowTokenIds = Int32Array.from(ids); // (N) row n's token id, for modes that route by it
 
     this.blocks.forEach((block, i) => {
       h = tf.add(h, attentionForward(rmsNorm(h, block.attnNorm, c.normEps), block.attention, attentionShape));
@@ -184,11 +193,13 @@ export class MoeppLM {
         return; // the routing residual passes over dense blocks unchanged
       }
       const { moeIndex, layer } = block.moe;
-      const out = layer.forward(x, previousLogits, context);
+      const out = layer.forward(x, previousLogits, context, rowTokenIds);
+      expertLoad.push(selectedSlotsPerExpert(out.plan.selectedMask, out.plan.experts));
       h = tf.add(h, out.output);
       previousLogits = out.routerLogits;
       balanceLosses.push(heterogeneousBalanceLoss(out.routerProbs, out.plan, layer.kinds, layer.spec.tau));
       zLosses.push(routerZLoss(out.routerLogits));
+      if (sequenceCoef > 0) sequenceLosses.push(sequenceBalanceLoss(out.routerProbs, out.plan.selectedMask, batch, seqLen, layer.spec.topK));
       if (options.routingStats !== false) {
         routing.push(
           computeRoutingStats({
@@ -204,11 +215,13 @@ export class MoeppLM {
     const logits = tf.matMul(final, head) as tf.Tensor2D; // (N, V)
     const auxLoss = (balanceLosses.length ? tf.div(tf.addN(balanceLosses), balanceLosses.length) : tf.scalar(0)) as tf.Scalar;
     const zLoss = (zLosses.length ? tf.div(tf.addN(zLosses), zLosses.length) : tf.scalar(0)) as tf.Scalar;
-    if (!targets) return { logits, ce: null, auxLoss, zLoss, loss: null, routing };
+    if (!targets) return { logits, ce: null, auxLoss, zLoss, loss: null, routing, expertLoad };
 
     const ce = crossEntropy(logits, targets);
-    const loss = tf.addN([ce, tf.mul(auxLoss, c.routerAuxLossCoef), tf.mul(zLoss, c.routerZLossCoef)]) as tf.Scalar;
-    return { logits, ce, auxLoss, zLoss, loss, routing };
+    const terms = [ce, tf.mul(auxLoss, c.routerAuxLossCoef), tf.mul(zLoss, c.routerZLossCoef)];
+    if (sequenceLosses.length) terms.push(tf.mul(tf.div(tf.addN(sequenceLosses), sequenceLosses.length), sequenceCoef));
+    const loss = tf.addN(terms) as tf.Scalar;
+    return { logits, ce, auxLoss, zLoss, loss, routing, expertLoad };
   }
 
   /**
@@ -221,11 +234,13 @@ export class MoeppLM {
   lossAndGradients(inputIds: tf.Tensor2D, targets: tf.Tensor2D, context: ForwardContext): LossAndGradients {
     let kept: { ce: tf.Scalar; auxLoss: tf.Scalar; zLoss: tf.Scalar } | null = null;
     let routing: LayerRoutingStats[] = [];
+    let expertLoad: Float64Array[] = [];
     const variables = [...this.parameters.variables.values()];
     const { value, grads } = tf.variableGrads(() => {
       const out = this.forward(inputIds, { targets, context });
       kept = { ce: tf.keep(out.ce as tf.Scalar), auxLoss: tf.keep(out.auxLoss), zLoss: tf.keep(out.zLoss) };
       routing = out.routing;
+      expertLoad = out.expertLoad;
       return out.loss as tf.Scalar;
     }, variables);
     const terms = kept as unknown as { ce: tf.Scalar; auxLoss: tf.Scalar; zLoss: tf.Scalar };
@@ -240,9 +255,36 @@ export class MoeppLM {
       zLoss: terms.zLoss.dataSync()[0],
       grads: named,
       routing,
+      expertLoad,
     };
     tf.dispose([value, terms.ce, terms.auxLoss, terms.zLoss]);
     return result;
+  }
+
+  /**
+   * The non-learned routing state of every MoE++ layer (DeepSeek-V3's balancing biases), by name
+   * on disk (`layers.<i>.moe.router.<name>`); empty for modes without state. The arrays are live:
+   * loading writes into them.
+   */
+  buffers(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    this.blocks.forEach((block, i) => {
+      if (!block.moe) return;
+      const { layer } = block.moe;
+      for (const [key, values] of Object.entries(layer.buffers)) out.set(`layers.${i}.moe.${layer.bufferNames[key]}`, values);
+    });
+    return out;
+  }
+
+  /**
+   * After an optimizer step: lets each MoE++ layer's gating mode update its state from the step's
+   * selected slots per expert (`expertLoad`, summed over the step's micro-batches).
+   *
+   * @example
+   * optimizer.apply(...); model.updateRoutingState(r.expertLoad);
+   */
+  updateRoutingState(expertLoad: Float64Array[]): void {
+    this.moeLayers().forEach((layer, l) => layer.updateBuffers(expertLoad[l]));
   }
 
   /** Frees every parameter and cached table. */
@@ -263,4 +305,11 @@ export class MoeppLM {
     }
     return t;
   }
+}
+
+/** (E) how many selected slots each expert got: column sums of the (N·E) selection mask. */
+function selectedSlotsPerExpert(selectedMask: Float32Array, experts: number): Float64Array {
+  const load = new Float64Array(experts);
+  for (let i = 0; i < selectedMask.length; i++) load[i % experts] += selectedMask[i];
+  return load;
 }

@@ -12,11 +12,12 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients; the layer must be trainable wherever it is used.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { expertKind } from './experts/index.ts';
-import { gatingMode, type ForwardContext, type GatingMode } from './gating/index.ts';
+import { gatingMode, gatingOptions, type ForwardContext, type GatingMode, type GatingOptions } from './gating/index.ts';
 import { route, type RouterParams } from './router.ts';
 import { heterogeneousCapacity, keptWeights, planDispatch, type DispatchPlan } from './dispatch.ts';
 import { expertExecutor, type ExecutorName, type ExpertExecutor, type LayerExpert } from './executors/index.ts';
 import type { Initializer } from './parameters.ts';
+import { createSharedExperts, sharedExpertsForward, type SharedExpertsParams, type SharedExpertsSpec } from './shared-experts.ts';
 
 /** Everything that defines one MoE++ layer (see `moeLayerSpec` for the LM's layers). */
 export interface MoeLayerSpec {
@@ -40,6 +41,20 @@ export interface MoeLayerSpec {
   gatingResidualInitStd: number;
   /** Std of the normal initialisation of W_r and of expert parameters without their own. */
   initStd: number;
+  // The routing family (docs/moe-family.md); absent = off, so layers built before them are unchanged.
+  /** Options of the gating mode (`moe.gatingOptions`); absent = its defaults. */
+  gatingOptions?: Record<string, number | boolean>;
+  /** Router input jitter ε (training only); absent or 0 = off. */
+  routerJitter?: number;
+  /** Hidden width H of the two-layer router `tanh(x W_hidden) W_r` (the released 7B: 8E); absent or null = linear. */
+  routerHidden?: number | null;
+  /** Yuan 2.0-M32's attention router (Q, K, V projections over the experts) in place of W_r; absent = false. */
+  attentionRouter?: boolean;
+  /** Multiply the experts' input by K (the released 7B with `moe_feature_no_mul_topk` off); absent = false. */
+  expertInputTimesTopK?: boolean;
+  // Expert designs.
+  /** Always-on experts added to the routed output (`shared-experts.ts`); absent or null = none. */
+  sharedExperts?: SharedExpertsSpec | null;
 }
 
 /**
@@ -49,9 +64,17 @@ export interface MoeLayerSpec {
 export type CreateParameter = (name: string, shape: number[], init: Initializer) => tf.Variable;
 
 export interface MoeLayerParams {
-  router: RouterParams & { wR: tf.Variable; wG: tf.Variable | null };
+  router: RouterParams & {
+    wR: tf.Variable | null;
+    wG: tf.Variable | null;
+    wHidden: tf.Variable | null;
+    attention: { wQ: tf.Variable; wK: tf.Variable; wV: tf.Variable } | null;
+    gating: Record<string, tf.Variable>;
+  };
   /** One entry per expert, in layer order, by `ParameterSpec.key` (empty for parameter-free kinds). */
   experts: Record<string, tf.Variable>[];
+  /** The shared experts; null when the layer has none. */
+  shared: SharedExpertsParams | null;
 }
 
 /** The router's decisions, as dispatch turned them into slots. */
@@ -77,6 +100,12 @@ export class MoeLayer {
   readonly kinds: readonly string[];
   readonly params: MoeLayerParams;
   readonly gating: GatingMode;
+  /** The gating mode's options, defaults filled in. */
+  readonly gatingOptions: GatingOptions;
+  /** The gating mode's non-learned state (host arrays, by key), saved with the weights as `router.<name>`. */
+  readonly buffers: Record<string, Float32Array>;
+  /** Buffer names on disk (`router.<name>`), by key. */
+  readonly bufferNames: Record<string, string>;
   readonly executor: ExpertExecutor;
   /** Every variable the layer created, in creation order. */
   readonly variables: tf.Variable[] = [];
@@ -101,15 +130,32 @@ export class MoeLayer {
       return Object.fromEntries(specs.map((p) => [p.key, create(`experts.${e}.${p.name}`, p.shape, p.init ?? normal)]));
     });
     this.experts = kinds.map((name, e) => ({ kind: expertKind(name), params: expertParams[e], paramKeys: Object.keys(expertParams[e]) }));
+    this.gating = gatingMode(spec.gating);
+    const dims = { dModel: D, experts: E, topK: spec.topK };
+    this.gatingOptions = gatingOptions(this.gating, spec.gatingOptions, dims);
+    const usesLogits = this.gating.usesRouterLogits !== false;
+    const hidden = spec.routerHidden ?? null;
+    const wHidden = usesLogits && hidden !== null ? create('router.w_hidden', [D, hidden], normal) : null;
+    const attention = usesLogits && spec.attentionRouter
+      ? { wQ: create('router.w_q', [D, E], normal), wK: create('router.w_k', [D, E], normal), wV: create('router.w_v', [D, E], normal) }
+      : null;
     this.params = {
       router: {
-        wR: create('router.w_r', [D, E], normal),
-        wG: spec.gatingResidual ? create('router.w_g', [E, E], { kind: 'normal', std: spec.gatingResidualInitStd }) : null,
+        wR: usesLogits && attention === null ? create('router.w_r', [hidden ?? D, E], normal) : null,
+        attention,
+        wG: spec.gatingResidual && usesLogits ? create('router.w_g', [E, E], { kind: 'normal', std: spec.gatingResidualInitStd }) : null,
+        wHidden,
+        gating: Object.fromEntries(
+          (this.gating.parameters?.(dims, this.gatingOptions) ?? []).map((p) => [p.key, create(`router.${p.name}`, p.shape, p.init ?? normal)]),
+        ),
       },
       experts: expertParams,
+      shared: spec.sharedExperts ? createSharedExperts(spec.sharedExperts, D, create, normal) : null,
     };
+    const bufferSpecs = this.gating.buffers?.(dims, this.gatingOptions) ?? [];
+    this.buffers = Object.fromEntries(bufferSpecs.map((b) => [b.key, new Float32Array(b.size)]));
+    this.bufferNames = Object.fromEntries(bufferSpecs.map((b) => [b.key, `router.${b.name}`]));
     this.kinds = kinds;
-    this.gating = gatingMode(spec.gating);
     this.executor = expertExecutor(executor);
   }
 
@@ -117,10 +163,11 @@ export class MoeLayer {
    * The router's decisions for x (N, D): logits (with the residual), the gating mode's ranking
    * and weights, and the dispatch plan with capacity applied.
    */
-  route(x: tf.Tensor2D, previousLogits: tf.Tensor2D | null, context: ForwardContext): RouterOutput {
+  route(x: tf.Tensor2D, previousLogits: tf.Tensor2D | null, context: ForwardContext, tokenIds: Int32Array | null = null): RouterOutput {
     const { spec, kinds } = this;
     const tokens = x.shape[0];
-    const decision = route(x, this.params.router, previousLogits, this.gating, kinds, spec.topK, context);
+    const setup = { jitter: spec.routerJitter, tokenIds, options: this.gatingOptions, buffers: this.buffers };
+    const decision = route(x, this.params.router, previousLogits, this.gating, kinds, spec.topK, context, setup);
     const capacity = spec.capacityFactor === null ? null : heterogeneousCapacity(kinds, tokens, spec.topK, spec.tau, spec.capacityFactor);
     const plan = planDispatch(decision.selection, kinds, capacity);
     const routingWeights = tf.tidy(() => keptWeights(decision.gateWeights, plan)); // (N, E)
@@ -130,10 +177,23 @@ export class MoeLayer {
 
   /**
    * The expert forward as the paper times it (§7): dispatch, every expert, combine — given the
-   * router's decisions. Returns (N, D).
+   * router's decisions — plus the shared experts, which every token passes through. Returns (N, D).
    */
   combine(x: tf.Tensor2D, routing: Pick<RouterOutput, 'plan' | 'routingWeights'>): tf.Tensor2D {
-    return this.executor.combine(x, routing.plan, routing.routingWeights, this.experts);
+    // The released 7B feeds its experts K·x unless `moe_feature_no_mul_topk` is set; shared experts (not in the 7B) see x.
+    const expertInput = this.spec.expertInputTimesTopK ? (tf.mul(x, this.spec.topK) as tf.Tensor2D) : x; // (N, D)
+    const routed = this.executor.combine(expertInput, routing.plan, routing.routingWeights, this.experts); // (N, D)
+    const shared = this.params.shared;
+    if (shared === null) return routed;
+    return tf.tidy(() => tf.add(routed, sharedExpertsForward(x, shared))) as tf.Tensor2D; // (N, D)
+  }
+
+  /**
+   * Updates the gating mode's buffers after an optimizer step (DeepSeek-V3's balancing bias) from
+   * the step's selected slots per expert (E); a no-op for modes without state.
+   */
+  updateBuffers(load: Float64Array): void {
+    this.gating.updateBuffers?.(this.buffers, load, this.gatingOptions);
   }
 
   /**
@@ -142,8 +202,8 @@ export class MoeLayer {
    * @example
    * const { output, routerLogits } = layer.forward(x, previousLogits, context); // x (N, D)
    */
-  forward(x: tf.Tensor2D, previousLogits: tf.Tensor2D | null, context: ForwardContext): MoeLayerOutput {
-    const routing = this.route(x, previousLogits, context);
+  forward(x: tf.Tensor2D, previousLogits: tf.Tensor2D | null, context: ForwardContext, tokenIds: Int32Array | null = null): MoeLayerOutput {
+    const routing = this.route(x, previousLogits, context, tokenIds);
     return { ...routing, output: this.combine(x, routing) };
   }
 }

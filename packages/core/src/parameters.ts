@@ -60,7 +60,8 @@ function uniqueSuffix(): number {
   return counter++;
 }
 
-function initialValues(shape: number[], init: Initializer, seedKey: string): Float32Array {
+/** The values `init` gives a tensor of `shape`, drawn from the seed key (the same key, the same values). */
+export function initialValues(shape: number[], init: Initializer, seedKey: string): Float32Array {
   const size = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(size);
   if (init.kind === 'ones') values.fill(1);

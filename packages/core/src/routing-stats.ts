@@ -7,6 +7,7 @@
 import { expertKindNames, isFfnLike } from './experts/index.ts';
 import type { DispatchPlan } from './dispatch.ts';
 import { balanceWeights, balancedLossValue, expertTokenFractions } from './losses.ts';
+import { meanTokenEntropy } from './routing-measures.ts';
 
 export interface LayerRoutingStats {
   /** Index among MoE++ layers. */
@@ -32,6 +33,8 @@ export interface LayerRoutingStats {
   balanceLoss: number;
   /** balanceLoss / its value under perfect heterogeneous balance (1.0 = balanced). */
   balanceLossNormalised: number;
+  /** Mean over tokens of the entropy (nats) of the routing scores (routing-measures.ts). */
+  routingEntropy: number;
 }
 
 export function computeRoutingStats(args: {
@@ -88,6 +91,7 @@ export function computeRoutingStats(args: {
     routingScoreVariance,
     balanceLoss,
     balanceLossNormalised: balanceLoss / balancedLossValue(kinds, tau, topK),
+    routingEntropy: meanTokenEntropy(hostProbs, tokens, experts),
   };
 }
 

@@ -48,7 +48,7 @@ describe.each(TEST_BACKENDS)('zero-computation experts on %s', (backend) => {
     const kinds: string[] = ['ffn', 'ffn', 'copy', 'zero', 'zero'];
     const run = (route: number[]) => {
       const layer = randomLayer({ seed: 'force', kinds, tokens: 6, dModel: 4, hidden: 8, topK: 2, gating: 'reference' });
-      forceRouting(layer.layer.params.router.wR, layer.x, route);
+      forceRouting(layer.layer.params.router.wR as tf.Variable, layer.x, route);
       const result = tf.tidy(() => {
         const x = tf.tensor2d(layer.x);
         const out = layer.layer.forward(x, null, evaluationContext());
@@ -77,8 +77,8 @@ describe.each(TEST_BACKENDS)('zero-computation experts on %s', (backend) => {
 
     it('all selected experts zero: gradients are finite', () => {
       const layer = randomLayer({ seed: 'force', kinds, tokens: 6, dModel: 4, hidden: 8, topK: 2, gating: 'reference' });
-      forceRouting(layer.layer.params.router.wR, layer.x, [3, 4]);
-      const { grads, value } = tf.variableGrads(() => tf.sum(layer.layer.forward(tf.tensor2d(layer.x), null, evaluationContext()).output) as tf.Scalar, [layer.layer.params.router.wR]);
+      forceRouting(layer.layer.params.router.wR as tf.Variable, layer.x, [3, 4]);
+      const { grads, value } = tf.variableGrads(() => tf.sum(layer.layer.forward(tf.tensor2d(layer.x), null, evaluationContext()).output) as tf.Scalar, [layer.layer.params.router.wR as tf.Variable]);
       for (const g of Object.values(grads)) expect(Array.from(g.dataSync()).every(Number.isFinite)).toBe(true);
       tf.dispose([value, ...Object.values(grads)]);
       layer.dispose();

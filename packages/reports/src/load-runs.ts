@@ -168,7 +168,7 @@ export function loadRun(dir: string, runId: string, study?: string): LoadedRun {
   // A dense model has no routing, and the trainer then writes no routing.json.
   const routing =
     config.shape.moe === null && !existsSync(join(dir, 'routing.json'))
-      ? { formatVersion: 1, expertKinds: [], layers: [], byPos: {}, byPiece: {} }
+      ? { formatVersion: 1, expertKinds: [], layers: [], byPos: {}, byPiece: {}, coActivation: [], routerSaturation: null }
       : parseRouting(readJson(dir, 'routing.json'), expertCostClasses);
   const metrics = parseMetrics(readCsv(dir, 'metrics.csv'));
   const evals = parseEvals(readCsv(dir, 'eval.csv'));

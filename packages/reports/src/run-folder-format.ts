@@ -9,7 +9,7 @@
  */
 import {
   expertKindsPerLayer, parseRunFile, routingFileSchema, runConfigSchema, runSummarySchema, RunFormatError, studyFileSchema,
-  type CostClass, type GroupRouting, type RunSummary, type StudyFile as StudyFileJson,
+  type CoActivation, type CostClass, type GroupRouting, type RouterSaturation, type RunSummary, type StudyFile as StudyFileJson,
 } from '@moepp/run-format';
 
 export { FORMAT_VERSION, RunFormatError, checkFormatVersion, type GroupRouting, type RunSummary, type SplitMetrics } from '@moepp/run-format';
@@ -76,6 +76,18 @@ export interface RoutingLayer {
   routerLogitMean: number;
   routerLogitStd: number;
   routingScoreVariance: number;
+  /** The routing measures (core's routing-measures.ts); null in run folders written before them. */
+  measures: RoutingMeasures | null;
+}
+
+/** Per-layer measures of routing.json (docs/run-folder.md). */
+export interface RoutingMeasures {
+  maxVio: number;
+  loadEntropy: number;
+  routingEntropy: number;
+  deadExperts: number;
+  deadExpertThreshold: number;
+  dropRate: number;
 }
 
 /** `routing.json`: held-out routing statistics of the final model. */
@@ -86,6 +98,10 @@ export interface RoutingStats {
   layers: RoutingLayer[];
   byPos: Record<string, GroupRouting>;
   byPiece: Record<string, GroupRouting>;
+  /** Adjacent-layer co-activation counts; empty in older run folders. */
+  coActivation: CoActivation[];
+  /** Top-1 agreement with the final model over training; null in older run folders. */
+  routerSaturation: RouterSaturation | null;
 }
 
 /** One row of `metrics.csv` (per optimizer step). */
@@ -172,9 +188,15 @@ export function parseRouting(json: unknown, classes: ExpertCostClasses): Routing
       routerLogitMean: l.routerLogitMean,
       routerLogitStd: l.routerLogitStd,
       routingScoreVariance: l.routingScoreVariance,
+      measures:
+        l.maxVio !== undefined && l.loadEntropy !== undefined && l.routingEntropy !== undefined && l.deadExperts !== undefined && l.dropRate !== undefined
+          ? { maxVio: l.maxVio, loadEntropy: l.loadEntropy, routingEntropy: l.routingEntropy, deadExperts: l.deadExperts, deadExpertThreshold: l.deadExpertThreshold ?? NaN, dropRate: l.dropRate }
+          : null,
     })),
     byPos: file.byPos,
     byPiece: file.byPiece,
+    coActivation: file.coActivation ?? [],
+    routerSaturation: file.routerSaturation ?? null,
   };
 }
 

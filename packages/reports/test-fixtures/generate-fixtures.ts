@@ -180,8 +180,28 @@ function routingJson(c: Cfg, seed: number): RoutingFile {
       slotShare: { ffn: share('ffn'), zero: share('zero'), copy: share('copy'), constant: share('constant') },
       droppedSlots: 0, routerLogitMean: r6(0.01 * (rand() - 0.5)), routerLogitStd: r6(1 + 0.1 * rand()),
       routingScoreVariance: r6(variance),
+      // The routing measures, from the load above by their definitions (no draws: the values
+      // written before them stay as they were).
+      ...loadMeasures(tokensPerExpert, ks, c.tau),
+      routingEntropy: r6((hasZc ? 1.9 : 1.6) - 0.08 * l + 0.01 * seed),
+      deadExperts: c.name === 'moe' && seed === 2 && l === 3 ? 1 : 0,
+      deadExpertThreshold: 0.1,
+      dropRate: 0,
     };
   });
+  // Co-activation: each token's K choices in layer l against its K in l+1 — independent shares,
+  // with expert e of one layer preferring expert e of the next, so the heatmaps have a diagonal.
+  const coActivation = layers.slice(0, -1).map((a, l) => {
+    const b = layers[l + 1].tokensPerExpert;
+    const totalB = b.reduce((x, y) => x + y, 0);
+    return { fromLayer: l, counts: a.tokensPerExpert.map((na, i) => b.map((nb, j) => Math.round((K * na * nb) / totalB) + (i === j ? 200 : 0))) };
+  });
+  // Router saturation: top-1 agreement with the final model rising over the periodic evaluations.
+  const routerSaturation = {
+    tokens: 2048,
+    steps: [50, 100, 150],
+    top1AgreementWithFinal: [50, 100, 150].map((step) => layers.map((_, l) => r6(Math.min(1, 0.45 + step / 400 + 0.03 * l + (hasZc ? 0.05 : 0) + 0.01 * seed)))),
+  };
   // Verbs get the most FFN experts, nouns next, fragments the fewest (paper's finding).
   const posOffsets: Record<string, number> = {
     verb: 0.18, noun: 0.1, adjective: 0.06, adverb: 0.02, pronoun: -0.04, determiner: -0.12, preposition: -0.1,
@@ -203,7 +223,22 @@ function routingJson(c: Cfg, seed: number): RoutingFile {
       initial: { tokens: 6200, ffnExpertsPerToken: hasZc ? r6(ffnPerToken + 0.05 * (2 - ffnPerToken)) : 2 },
       fragment: { tokens: 1992, ffnExpertsPerToken: hasZc ? r6(ffnPerToken - 0.25 * (2 - ffnPerToken)) : 2 },
     },
+    coActivation,
+    routerSaturation,
   };
+}
+
+/**
+ * MaxVio against the τ-weighted balanced share (FFN τ, ZC 1, normalised) and the load entropy
+ * over log E, written out here rather than imported: reports must not import core.
+ */
+function loadMeasures(load: number[], ks: string[], tau: number): { maxVio: number; loadEntropy: number } {
+  const total = load.reduce((a, b) => a + b, 0);
+  const weights = ks.map((k) => (k === 'ffn' ? tau : 1));
+  const weightSum = weights.reduce((a, b) => a + b, 0);
+  const maxVio = Math.max(...load.map((n, e) => n / total / (weights[e] / weightSum))) - 1;
+  const entropy = -load.reduce((h, n) => (n > 0 ? h + (n / total) * Math.log(n / total) : h), 0);
+  return { maxVio: r6(maxVio), loadEntropy: r6(entropy / Math.log(load.length)) };
 }
 
 function summaryJson(c: Cfg, seed: number): RunSummary {

@@ -80,6 +80,18 @@ export const modelConfigSchema = z.looseObject({
 });
 export type ModelConfigFile = z.infer<typeof modelConfigSchema>;
 
+/**
+ * `init`: where the weights start (absent = fresh initialisation from the seed). `from` names a
+ * complete dense run folder (absolute, or relative to the repo root) whose final checkpoint the
+ * MoE model is upcycled from (core's upcycle.ts); `noiseStd` is the std of the noise added to each
+ * copied FFN expert.
+ */
+export const initConfigSchema = z.strictObject({
+  from: z.string().min(1),
+  noiseStd: nonNegative.default(0),
+});
+export type InitConfig = z.infer<typeof initConfigSchema>;
+
 export const runConfigSchema = z.object({
   formatVersion: z.literal(1),
   /** File stem of `experiments/<study>.yaml`. */
@@ -91,5 +103,7 @@ export const runConfigSchema = z.object({
   model: modelConfigSchema,
   data: dataConfigSchema,
   training: trainingConfigSchema,
+  /** Absent in runs that start from a fresh initialisation (every run written before it). */
+  init: initConfigSchema.optional(),
 });
 export type RunConfigFile = z.infer<typeof runConfigSchema>;

@@ -11,13 +11,13 @@
  */
 export { FORMAT_VERSION, RunFormatError, checkFormatVersion, parseJsonFile, parseRunFile } from './run-file.ts';
 export {
-  runConfigSchema, modelConfigSchema, moeConfigSchema, expertCountsSchema, trainingConfigSchema, dataConfigSchema,
-  type RunConfigFile, type ModelConfigFile, type MoeConfigFile, type ExpertCounts, type TrainingConfig, type DataConfig,
+  runConfigSchema, initConfigSchema, modelConfigSchema, moeConfigSchema, expertCountsSchema, trainingConfigSchema, dataConfigSchema,
+  type RunConfigFile, type ModelConfigFile, type InitConfig, type MoeConfigFile, type ExpertCounts, type TrainingConfig, type DataConfig,
 } from './config-json.ts';
 export { runSummarySchema, splitMetricsSchema, costClassSchema, type RunSummary, type SplitMetrics, type CostClass } from './summary-json.ts';
 export {
-  routingFileSchema, layerRoutingSchema, groupRoutingSchema, expertKindsPerLayer,
-  type RoutingFile, type LayerRouting, type GroupRouting,
+  routingFileSchema, layerRoutingSchema, groupRoutingSchema, coActivationSchema, routerSaturationSchema, expertKindsPerLayer,
+  type RoutingFile, type LayerRouting, type GroupRouting, type CoActivation, type RouterSaturation,
 } from './routing-json.ts';
 export { studyFileSchema, studyRunSchema, type StudyFile } from './study-json.ts';
 export { runEnvironmentSchema, benchEnvironmentSchema, type RunEnvironment, type BenchEnvironment } from './environment-json.ts';

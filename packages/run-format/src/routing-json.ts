@@ -30,8 +30,41 @@ export const layerRoutingSchema = z.object({
   routingScoreVariance: z.number(),
   /** Balance loss over its value under perfect heterogeneous balance (1 = balanced). */
   balanceLossNormalised: z.number().optional(),
+  // The measures of core's routing-measures.ts (absent in run folders written before them).
+  /** max_e load_e / balanced target_e − 1 (the mean load for FFN experts only; 0 = balanced). */
+  maxVio: z.number().optional(),
+  /** Entropy of the slot shares over experts / log E (1 = uniform load). */
+  loadEntropy: z.number().optional(),
+  /** Mean over tokens of the entropy (nats) of the routing scores. */
+  routingEntropy: z.number().optional(),
+  /** Experts below `deadExpertThreshold` of their balanced share of the slots. */
+  deadExperts: z.number().int().nonnegative().optional(),
+  deadExpertThreshold: z.number().optional(),
+  /** Slots dropped by capacity over all N·K slots. */
+  dropRate: z.number().optional(),
 });
 export type LayerRouting = z.infer<typeof layerRoutingSchema>;
+
+/** Expert pairs chosen by the same token in MoE layers `fromLayer` and `fromLayer + 1`. */
+export const coActivationSchema = z.object({
+  fromLayer: z.number().int().nonnegative(),
+  /** (E_from × E_to) tokens that chose expert i in the first layer and j in the next (top-K choices). */
+  counts: z.array(z.array(z.number().nonnegative())),
+});
+export type CoActivation = z.infer<typeof coActivationSchema>;
+
+/**
+ * Router saturation over training (OLMoE, for top-1): at each periodic evaluation, the share of
+ * a fixed held-out slice's tokens whose top-1 expert equals the final model's, per MoE layer.
+ */
+export const routerSaturationSchema = z.object({
+  /** Tokens in the slice (the periodic evaluation's windows). */
+  tokens: z.number().int().positive(),
+  steps: z.array(z.number().int().positive()),
+  /** (steps × layers) top-1 agreement with the final model. */
+  top1AgreementWithFinal: z.array(z.array(z.number().min(0).max(1))),
+});
+export type RouterSaturation = z.infer<typeof routerSaturationSchema>;
 
 const kindList = z.array(z.string());
 const KINDS_SHAPE = 'is neither a list of expert kinds nor one such list per layer';
@@ -49,6 +82,10 @@ export const routingFileSchema = z
     byPos: z.record(z.string(), groupRoutingSchema).default({}),
     /** `initial` (first BPE piece of a word) and `fragment` (a later piece). */
     byPiece: z.record(z.string(), groupRoutingSchema).default({}),
+    /** One entry per pair of adjacent MoE layers; absent in older run folders. */
+    coActivation: z.array(coActivationSchema).optional(),
+    /** Absent in older run folders, and when the run had no periodic evaluation. */
+    routerSaturation: routerSaturationSchema.optional(),
   })
   .superRefine((file, ctx) => {
     const perLayer = isNested(file.expertKinds) ? file.expertKinds : null;

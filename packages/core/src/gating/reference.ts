@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expertKind } from '../experts/index.ts';
-import type { GatingMode, Selection } from './gating-mode.ts';
+import type { GatingMode } from './gating-mode.ts';
+import { renormalisedSelectedWeights } from './selected-weights.ts';
 import { referenceTopK, selectTopK } from './top-k.ts';
 
 /** λ of z = G / (std_E(G) / λ). */
@@ -27,34 +28,14 @@ function referenceNormalise(routerLogits: tf.Tensor2D): tf.Tensor2D {
   return tf.div(routerLogits, tf.div(std, REFERENCE_LAMBDA)) as tf.Tensor2D;
 }
 
-/** (N) 1 where every selected expert of the token has an identically zero output. */
-function onlyZeroOutputsSelected(selection: Selection, outputIsZero: boolean[]): Float32Array {
-  const out = new Float32Array(selection.tokens);
-  for (let n = 0; n < selection.tokens; n++) {
-    let allZero = 1;
-    for (let j = 0; j < selection.topK; j++) if (!outputIsZero[selection.topKIndex[n * selection.topK + j]]) allZero = 0;
-    out[n] = allZero;
-  }
-  return out;
-}
-
 export const referenceGating: GatingMode = {
   name: 'reference',
   description: 'std-normalised softmax over all experts, top-K, zero experts weightless, renormalised (the released MoE++ 7B)',
   gate({ routerLogits, hostLogits, kinds, topK }) {
     const [tokens, experts] = routerLogits.shape;
     const selection = selectTopK(hostLogits, tokens, experts, topK);
-    const outputIsZero = kinds.map((k) => expertKind(k).outputIsZero);
     const routerProbs = tf.softmax(referenceNormalise(routerLogits)) as tf.Tensor2D; // (N, E)
-    const selected = tf.tensor2d(selection.selectedMask, [tokens, experts]); // (N, E)
-    const notZero = tf.tensor1d(outputIsZero.map((z) => (z ? 0 : 1))); // (E)
-    const raw = tf.mul(tf.mul(routerProbs, selected), notZero); // (N, E)
-    const total = tf.sum(raw, 1, true); // (N, 1)
-    // A token whose top-K holds only zero experts has all weights 0: divide by 1, not 0, so its
-    // output is 0, never NaN. Known on the host, which keeps the condition out of the gradient.
-    const onlyZero = tf.tensor2d(onlyZeroOutputsSelected(selection, outputIsZero), [tokens, 1]); // (N, 1)
-    const gateWeights = tf.div(raw, tf.add(total, onlyZero)) as tf.Tensor2D; // (N, E)
-    return { selection, routerProbs, gateWeights };
+    return { selection, routerProbs, gateWeights: renormalisedSelectedWeights(routerProbs, selection, kinds) };
   },
   reference(logits, kinds, topK) {
     const E = logits.length;

@@ -6,8 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
 import { expertKind, isFfnLike } from '../experts/index.ts';
 import { createMoeLayer, type MoeLayer } from '../moe-layer.ts';
+import { gatingMode, gatingOptions } from '../gating/index.ts';
 import type { ExecutorName } from '../executors/index.ts';
-import type { Matrix, ReferenceLayer } from './reference-moe.ts';
+import type { SharedExpertsSpec } from '../shared-experts.ts';
+import type { Matrix, ReferenceLayer, ReferenceSharedExperts } from './reference-moe.ts';
 
 export function randomMatrix(rng: () => number, rows: number, cols: number, scale = 1): Matrix {
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rng() * 2 - 1) * scale));
@@ -34,6 +36,13 @@ export function randomLayer(options: {
   capacityFactor?: number | null;
   residual?: boolean;
   executor?: ExecutorName;
+  // The routing family (docs/moe-family.md); drawn after everything else, so other layers keep their numbers.
+  gatingOptions?: Record<string, number | boolean>;
+  routerHidden?: number;
+  routerJitter?: number;
+  expertInputTimesTopK?: boolean;
+  sharedExperts?: SharedExpertsSpec;
+  attentionRouter?: boolean;
 }): RandomLayer {
   const rng = seedrandom(options.seed);
   const { kinds, tokens: N, dModel: D, hidden: I } = options;
@@ -53,11 +62,42 @@ export function randomLayer(options: {
     }
     return { kind, params };
   });
+  // Shared experts after the routed ones, so layers without them draw what they always drew.
+  let shared: ReferenceSharedExperts | null = null;
+  if (options.sharedExperts) {
+    const width = options.sharedExperts.count * options.sharedExperts.hidden;
+    const ffn = { wGate: randomMatrix(rng, D, width, 0.5), wUp: randomMatrix(rng, D, width, 0.5), wDown: randomMatrix(rng, width, D, 0.5) };
+    values.set('shared_experts.w_gate', ffn.wGate);
+    values.set('shared_experts.w_up', ffn.wUp);
+    values.set('shared_experts.w_down', ffn.wDown);
+    const gate = options.sharedExperts.gated ? randomMatrix(rng, D, 1) : null;
+    if (gate) values.set('shared_experts.gate', gate);
+    shared = { ffn, gate: gate?.map((row) => row[0]) ?? null };
+  }
+  const mode = gatingMode(options.gating);
+  const dims = { dModel: D, experts: E, topK: options.topK };
+  const gatingParams: Record<string, Matrix> = {};
+  for (const p of mode.parameters?.(dims, gatingOptions(mode, options.gatingOptions, dims)) ?? []) {
+    gatingParams[p.key] = randomMatrix(rng, p.shape[0], p.shape[1]);
+    values.set(`router.${p.name}`, gatingParams[p.key]);
+  }
+  if (options.routerHidden !== undefined) {
+    // The two-layer router's W_r is (H, E): redrawn at that shape, W_hidden after it.
+    values.set('router.w_r', randomMatrix(rng, options.routerHidden, E));
+    values.set('router.w_hidden', randomMatrix(rng, D, options.routerHidden));
+  }
+  if (options.attentionRouter) {
+    for (const name of ['router.w_q', 'router.w_k', 'router.w_v']) values.set(name, randomMatrix(rng, D, E));
+  }
   const tau = options.tau ?? 0.75;
   const capacityFactor = options.capacityFactor ?? null;
   const variables: tf.Variable[] = [];
   const layer = createMoeLayer(
-    { dModel: D, kinds, topK: options.topK, ffnHidden: I, gating: options.gating, tau, capacityFactor, gatingResidual: options.residual === true, gatingResidualInitStd: 0, initStd: 0.02 },
+    {
+      dModel: D, kinds, topK: options.topK, ffnHidden: I, gating: options.gating, tau, capacityFactor, gatingResidual: options.residual === true, gatingResidualInitStd: 0, initStd: 0.02,
+      gatingOptions: options.gatingOptions, routerHidden: options.routerHidden ?? null, routerJitter: options.routerJitter, expertInputTimesTopK: options.expertInputTimesTopK, attentionRouter: options.attentionRouter,
+      sharedExperts: options.sharedExperts ?? null,
+    },
     (name) => {
       const value = values.get(name);
       if (!value) throw new Error(`randomLayer: no value drawn for ${name}`);
@@ -67,14 +107,21 @@ export function randomLayer(options: {
     },
     options.executor ?? 'host',
   );
-  const wR = values.get('router.w_r') as Matrix;
+  const wR = mode.usesRouterLogits === false || options.attentionRouter ? [] : (values.get('router.w_r') as Matrix);
+  const attention = options.attentionRouter ? { wQ: values.get('router.w_q') as Matrix, wK: values.get('router.w_k') as Matrix, wV: values.get('router.w_v') as Matrix } : null;
+  const wHidden = (values.get('router.w_hidden') as Matrix | undefined) ?? null;
   const wG = (values.get('router.w_g') as Matrix | undefined) ?? null;
   // Router first, as the tests have always listed them (they sample entries in this order).
-  const router = [layer.params.router.wR, ...(layer.params.router.wG ? [layer.params.router.wG] : [])];
+  const a = layer.params.router.attention;
+  const router = [layer.params.router.wR, layer.params.router.wG, ...(a ? [a.wQ, a.wK, a.wV] : [])].filter((v) => v !== null);
   variables.sort((a, b) => Number(router.includes(b)) - Number(router.includes(a)));
   return {
     layer,
-    reference: { wR, wG, experts, topK: options.topK, gating: options.gating, tau, capacityFactor },
+    reference: {
+      wR, wG, experts, topK: options.topK, gating: options.gating, tau, capacityFactor,
+      wHidden, attention, gatingOptions: options.gatingOptions, gatingParams, buffers: Object.fromEntries(Object.entries(layer.buffers).map(([k, v]) => [k, Array.from(v)])), expertInputTimesTopK: options.expertInputTimesTopK,
+      shared,
+    },
     x: randomMatrix(rng, N, D),
     previousLogits: options.residual ? randomMatrix(rng, N, E, 2) : null,
     variables,
@@ -89,3 +136,4 @@ export function maxAbsDiff(t: tf.Tensor, expected: Matrix): number {
   got.forEach((row, i) => row.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - expected[i][j])))));
   return worst;
 }
+

@@ -63,6 +63,7 @@ function forwardBackward(layer: BenchLayer, c: RoutingCase): { dx: tf.Tensor; dW
   value.dispose();
   const dx = grads[c.x.name];
   const wR = layer.layer.params.router.wR;
+  if (wR === null) throw new Error('the benchmark times layers with a router projection W_r');
   const dWr = grads[wR.name];
   const rest = Object.entries(grads).filter(([n]) => n !== c.x.name && n !== wR.name).map(([, g]) => g);
   return { dx, dWr, rest, grads };

@@ -44,6 +44,19 @@ describe('pnpm ablate', () => {
     expect(readdirSync(join(results, 'smoke', '.replaced'))[0]).toMatch(/^moe--seed1-/);
   }, 240_000);
 
+  it('runs the MoE-family study on the smoke base: every design trains and the report draws the routing figures', () => {
+    // Two steps per run keep its 12 configs × 3 seeds short; the study's own lengths are the small preset's.
+    const short = ['training.steps=2', 'training.evalEvery=1', 'training.evalWindows=2', 'training.finalEvalWindows=2', 'training.checkpointEvery=2'].flatMap((s) => ['--set', s]);
+    const r = ablate('moe-family', '--base', 'smoke', ...short, '--results', results);
+    expect(r.status, r.out).toBe(0);
+    const configs = ['dense', 'moe-top2', 'switch-top1', 'gshard-top2', 'noisy-top2', 'hash-top2', 'sigmoid-bias-top2', 'attention-router-top2', 'deepseekmoe', 'fine-grained', 'moepp-top2', 'moepp-deepseekmoe'];
+    for (const config of configs) {
+      expect(r.out).toMatch(new RegExp(`\\| ${config} +\\| 3 +\\|`));
+    }
+    const report = readFileSync(join(results, 'moe-family', 'report', 'report.md'), 'utf8');
+    for (const figure of ['routing-measures', 'router-saturation', 'co-activation', 'expert-load-per-seed']) expect(report).toContain(`figures/${figure}.svg`);
+  }, 240_000);
+
   it.each([
     [['no-such-study'], /no-such-study.*file not found/],
     [['smoke', '--index', '7'], /--index 7: the study has 2 runs/],

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { ModelConfig } from '@moepp/core';
-import { dataConfigSchema, trainingConfigSchema, type RunConfigFile } from '@moepp/run-format';
+import { dataConfigSchema, initConfigSchema, trainingConfigSchema, type RunConfigFile } from '@moepp/run-format';
 
 export type { TrainingConfig, DataConfig } from '@moepp/run-format';
 
@@ -14,6 +14,7 @@ export const partialRunSchema = z.strictObject({
   model: z.record(z.string(), z.unknown()).optional(),
   data: dataConfigSchema.partial().optional(),
   training: trainingConfigSchema.partial().optional(),
+  init: initConfigSchema.partial().optional(),
 });
 
 /** `config.json`, with the model as core's own type (run-format describes it loosely). */

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExecutorName } from '@moepp/core';
+import { gatingMode, type ExecutorName } from '@moepp/core';
 import type { PlannedRun, Study } from './study-config.ts';
 import { RunFolder } from '../runs/run-folder.ts';
 import { prepareRunData } from '../runs/prepare-run-data.ts';
@@ -55,6 +55,8 @@ export async function runStudy(options: RunStudyOptions): Promise<{ run: Planned
       renameSync(folder.dir, aside);
       log(`[${run.index}] ${run.runId}: --force: previous folder moved to ${aside}`);
     }
+    const caveat = run.config.model.moe ? gatingMode(run.config.model.moe.gating).caveat : undefined;
+    if (caveat) log(`[${run.index}] ${run.runId}: note: ${caveat}`);
     const resuming = folder.checkpointDir() !== null;
     log(`[${run.index}] ${run.runId}: ${resuming ? 'resuming from its checkpoint' : 'training'} (${run.config.training.steps} steps)`);
     const data = await prepareRunData(run.config.data, options.repoRoot);

@@ -57,9 +57,19 @@ describe('studies', () => {
     expect(parseOverride('model.moe.experts={ffn: 2}').value).toEqual({ ffn: 2 });
     expect(() => planStudy(study, ['training.steps=abc'])).toThrow(/training\.steps: .*expected number/i);
     expect(() => planStudy(study, ['training.stepz=3'])).toThrow(/training.*stepz/);
-    expect(() => planStudy(study, ['steps=3'])).toThrow(/must start with model\., data\. or training\./);
+    expect(() => planStudy(study, ['steps=3'])).toThrow(/must start with model\., data\., training\. or init\./);
     expect(() => planStudy(study, ['training.steps'])).toThrow(/expected key=value/);
     expect(() => planStudy(study, ['model.moe.tau=0'])).toThrow(/model\.moe\.tau: τ must be/);
+  });
+
+  it('init.from (upcycling) is recorded only where set, checked, and refused for a dense model', () => {
+    const study = loadStudy(join(experiments, 'smoke.yaml'));
+    const [moe] = planStudy(study, ['init.from=results/dense/dense--seed1', 'init.noiseStd=0.01']);
+    expect(moe.config.init).toEqual({ from: 'results/dense/dense--seed1', noiseStd: 0.01 });
+    expect(planStudy(study)[0].config).not.toHaveProperty('init');
+    expect(() => planStudy(study, ['init.fro=x'])).toThrow(/init.*fro/);
+    expect(() => planStudy(study, ['init.noiseStd=0.1'])).toThrow(/init\.from/);
+    expect(() => planStudy(study, ['init.from=x', 'model.moe=null'])).toThrow(/config is dense \(model\.moe: null\); drop init\.from/);
   });
 
   it('bad study files get errors naming the file and key', () => {

@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, resolveModelConfig, type ModelConfigInput } from '@moepp/core';
-import { dataConfigSchema, FORMAT_VERSION, trainingConfigSchema } from '@moepp/run-format';
+import { dataConfigSchema, FORMAT_VERSION, initConfigSchema, trainingConfigSchema } from '@moepp/run-format';
 import { partialRunSchema, type RunConfig } from './run-config.ts';
 
 export class StudyConfigError extends Error {
@@ -140,8 +140,8 @@ function formatValue(v: unknown): string {
 /** Sets a dotted path inside a plain tree, creating objects on the way; `where` names the source for errors. */
 function setPath(tree: Tree, path: string, value: unknown, where: string): Tree {
   const keys = path.split('.');
-  if (!['model', 'data', 'training'].includes(keys[0]) || keys.length < 2) {
-    throw new StudyConfigError(`${where}: '${path}' must start with model., data. or training. (e.g. training.steps)`);
+  if (!['model', 'data', 'training', 'init'].includes(keys[0]) || keys.length < 2) {
+    throw new StudyConfigError(`${where}: '${path}' must start with model., data., training. or init. (e.g. training.steps)`);
   }
   const out = structuredClone(tree);
   let node = out;
@@ -172,7 +172,15 @@ export function resolveRunConfig(tree: Tree, identity: { study: string; runId: s
     if (e instanceof ConfigError) throw new StudyConfigError(`${where}: model.${e.path}: ${e.message.replace(/^invalid config at '[^']*': /, '')}`);
     throw e;
   }
-  return { formatVersion: FORMAT_VERSION, ...identity, model, data: data.data, training: training.data };
+  let init: RunConfig['init'];
+  if (tree.init !== undefined) {
+    const parsed = initConfigSchema.safeParse(tree.init);
+    if (!parsed.success) throw new StudyConfigError(formatZodError(where, parsed.error, 'init'));
+    if (model.moe === null) throw new StudyConfigError(`${where}: init.from upcycles a dense run into an MoE model, but this config is dense (model.moe: null); drop init.from or give the model experts`);
+    init = parsed.data;
+  }
+  // `init` only when set, so the config.json of every other run is what it was before the key.
+  return { formatVersion: FORMAT_VERSION, ...identity, model, data: data.data, training: training.data, ...(init ? { init } : {}) };
 }
 
 function formatZodError(file: string, error: z.ZodError, prefix?: string): string {

@@ -2,11 +2,16 @@
  * Held-out evaluation: loss, perplexity and next-token top-1 accuracy over a prefix of a split's
  * non-overlapping windows, and optionally routing statistics aggregated over those tokens — per
  * layer (expert load, FFN experts per token, ZC share per kind, logit moments) and per POS class
- * and piece kind of the *input* token (the token whose routing it is).
+ * and piece kind of the *input* token (the token whose routing it is), the measures of core's
+ * routing-measures.ts, and co-activation across adjacent MoE layers. With `top1` it also returns
+ * each layer's top-1 choice per token, in window order: the trainer's record for router saturation.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { evaluationContext, type LayerRoutingStats, type MoeppLM } from '@moepp/core';
-import type { LayerRouting, RoutingFile } from '@moepp/run-format';
+import {
+  addCoActivation, DEAD_EXPERT_THRESHOLD, deadExpertCount, evaluationContext, loadEntropy, maxViolation,
+  type LayerRoutingStats, type MoeppLM,
+} from '@moepp/core';
+import type { CoActivation, LayerRouting, RoutingFile } from '@moepp/run-format';
 import { PIECE_KINDS, POS_CLASSES, sequentialBatches, type TokenStream } from '../data/index.ts';
 
 export interface EvalResult {
@@ -23,8 +28,8 @@ export type HeldOutRouting = RoutingFile & { expertKinds: string[][] };
 export function evaluate(
   model: MoeppLM,
   stream: TokenStream,
-  options: { batchSize: number; seqLen: number; maxWindows: number; routing?: boolean },
-): { result: EvalResult; routing: HeldOutRouting | null } {
+  options: { batchSize: number; seqLen: number; maxWindows: number; routing?: boolean; top1?: boolean },
+): { result: EvalResult; routing: HeldOutRouting | null; top1: Int32Array[] | null } {
   let lossSum = 0;
   let correct = 0;
   let tokens = 0;
@@ -33,6 +38,15 @@ export function evaluate(
   const posCount = new Float64Array(POS_CLASSES.length);
   const pieceSum = new Float64Array(PIECE_KINDS.length);
   const pieceCount = new Float64Array(PIECE_KINDS.length);
+  const kinds = model.moeLayerKinds();
+  const topK = model.config.moe?.topK ?? 0;
+  // Slots per token of a layer's selection: K, except for modes whose selection ranks every
+  // expert and marks the taken slots (expert-choice), whose choices are not a per-token top-K.
+  const slotsPerToken = (l: LayerRoutingStats) => l.topKIndex.length / l.ffnExpertsPerToken.length;
+  // (E_l × E_{l+1}) per adjacent pair of MoE layers.
+  const coActivation = kinds.slice(1).map((next, l) => kinds[l].map(() => new Array<number>(next.length).fill(0)));
+  const top1Parts: Int32Array[][] = kinds.map(() => []);
+  const routingStats = options.routing === true || options.top1 === true;
   const started = performance.now();
 
   for (const batch of sequentialBatches(stream, { batchSize: options.batchSize, seqLen: options.seqLen, maxWindows: options.maxWindows })) {
@@ -41,7 +55,7 @@ export function evaluate(
     tf.tidy(() => {
       const inputs = tf.tensor2d(batch.inputs, [batch.batchSize, batch.seqLen], 'int32');
       const targets = tf.tensor2d(batch.targets, [batch.batchSize, batch.seqLen], 'int32');
-      const o = model.forward(inputs, { targets, context: evaluationContext(), routingStats: options.routing === true });
+      const o = model.forward(inputs, { targets, context: evaluationContext(), routingStats });
       const predicted = tf.argMax(o.logits, 1).dataSync() as Int32Array; // sync read: metrics
       out = { ce: (o.ce as tf.Scalar).dataSync()[0], predicted, routing: o.routing };
     });
@@ -49,8 +63,11 @@ export function evaluate(
     lossSum += out.ce * n;
     tokens += n;
     for (let i = 0; i < n; i++) if (out.predicted[i] === batch.targets[i]) correct++;
+    if (options.top1) out.routing.forEach((l, j) => top1Parts[j].push(l.topKIndex.filter((_, i) => i % slotsPerToken(l) === 0)));
     if (options.routing && out.routing.length > 0) {
       layerStats.push(out.routing);
+      const perTokenTopK = out.routing.every((l) => slotsPerToken(l) === topK);
+      for (let l = 0; perTokenTopK && l + 1 < out.routing.length; l++) addCoActivation(coActivation[l], out.routing[l].topKIndex, topK, out.routing[l + 1].topKIndex, topK);
       // FFN experts per input token, averaged over MoE++ layers, by the input token's labels.
       for (let r = 0; r < batch.batchSize; r++) {
         for (let t = 0; t < batch.seqLen; t++) {
@@ -70,7 +87,8 @@ export function evaluate(
   const seconds = (performance.now() - started) / 1000;
   const loss = lossSum / tokens;
   const result = { loss, perplexity: Math.exp(loss), accuracy: correct / tokens, tokens, tokensPerSecond: tokens / seconds };
-  if (!options.routing || layerStats.length === 0) return { result, routing: null };
+  const top1 = options.top1 && kinds.length > 0 ? top1Parts.map(concatenate) : null;
+  if (!options.routing || layerStats.length === 0) return { result, routing: null, top1 };
 
   const byLabel = (names: readonly string[], sum: Float64Array, count: Float64Array) =>
     Object.fromEntries(names.map((name, i) => [name, { tokens: count[i], ffnExpertsPerToken: count[i] ? sum[i] / count[i] : 0 }]));
@@ -79,15 +97,28 @@ export function evaluate(
     routing: {
       formatVersion: 1,
       expertKinds: model.moeLayerKinds(),
-      layers: aggregateLayers(layerStats),
+      layers: aggregateLayers(layerStats, model.moeLayers().map((l) => l.spec.tau)),
       byPos: byLabel(POS_CLASSES, posSum, posCount),
       byPiece: byLabel(PIECE_KINDS, pieceSum, pieceCount),
+      // Not recorded where the selection is not a per-token top-K (expert-choice).
+      coActivation: layerStats[0].every((l) => slotsPerToken(l) === topK) ? coActivation.map((counts, fromLayer): CoActivation => ({ fromLayer, counts })) : [],
     },
+    top1,
   };
 }
 
-/** Token-weighted means of per-batch statistics (sums for counts). */
-function aggregateLayers(batches: LayerRoutingStats[][]): LayerRouting[] {
+function concatenate(parts: Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((s, p) => s + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Token-weighted means of per-batch statistics (sums for counts), and the load measures of the summed load. */
+function aggregateLayers(batches: LayerRoutingStats[][], tauPerLayer: number[]): LayerRouting[] {
   return batches[0].map((first, l) => {
     const all = batches.map((b) => b[l]);
     const weights = all.map((s) => s.ffnExpertsPerToken.length);
@@ -96,17 +127,26 @@ function aggregateLayers(batches: LayerRoutingStats[][]): LayerRouting[] {
     const meanSquare = mean((s) => s.routerLogitStd ** 2 + s.routerLogitMean ** 2);
     const logitMean = mean((s) => s.routerLogitMean);
     const kinds = Object.keys(first.slotShare);
+    const tokensPerExpert = Array.from(first.tokensPerExpert, (_, e) => all.reduce((acc, s) => acc + s.tokensPerExpert[e], 0));
+    const droppedSlots = all.reduce((acc, s) => acc + s.droppedSlots, 0);
+    const slots = total * (first.topKIndex.length / first.ffnExpertsPerToken.length);
     return {
       layer: first.layer,
       block: first.block,
-      tokensPerExpert: Array.from(first.tokensPerExpert, (_, e) => all.reduce((acc, s) => acc + s.tokensPerExpert[e], 0)),
+      tokensPerExpert,
       ffnExpertsPerToken: mean((s) => s.ffnExpertsPerTokenMean),
       slotShare: Object.fromEntries(kinds.map((k) => [k, mean((s) => s.slotShare[k as keyof typeof s.slotShare])])),
-      droppedSlots: all.reduce((acc, s) => acc + s.droppedSlots, 0),
+      droppedSlots,
       routerLogitMean: logitMean,
       routerLogitStd: Math.sqrt(Math.max(0, meanSquare - logitMean ** 2)),
       routingScoreVariance: mean((s) => s.routingScoreVariance),
       balanceLossNormalised: mean((s) => s.balanceLossNormalised),
+      maxVio: maxViolation(tokensPerExpert, first.expertKinds, tauPerLayer[l]),
+      loadEntropy: loadEntropy(tokensPerExpert),
+      routingEntropy: mean((s) => s.routingEntropy),
+      deadExperts: deadExpertCount(tokensPerExpert, first.expertKinds, tauPerLayer[l]),
+      deadExpertThreshold: DEAD_EXPERT_THRESHOLD,
+      dropRate: slots > 0 ? droppedSlots / slots : 0,
     };
   });
 }

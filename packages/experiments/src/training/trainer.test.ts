@@ -13,8 +13,10 @@ import { loadStudy, planStudy, type PlannedRun } from '../studies/study-config.t
 import { prepareRunData } from '../runs/prepare-run-data.ts';
 import { RunFolder } from '../runs/run-folder.ts';
 import { NonFiniteLossError, RunInterrupted, trainRun } from './trainer.ts';
-import { repoRoot, type RunSummary } from '@moepp/run-format';
+import { repoRoot, type RoutingFile, type RunSummary } from '@moepp/run-format';
+import type { RunConfig } from '../studies/run-config.ts';
 import { useTestBackend } from '../testing/test-backend.ts';
+import { decodeSafetensors } from '@moepp/core';
 import type { PreparedData } from '../data/index.ts';
 
 const root = repoRoot();
@@ -58,6 +60,15 @@ describe('trainer on the smoke preset (wasm)', () => {
     expect(routing.layers).toHaveLength(2);
     expect(routing.byPos.noun.tokens).toBeGreaterThan(0);
     expect(routing.byPiece.fragment.tokens).toBeGreaterThan(0);
+    // The routing measures per layer, co-activation of the two layers, and router saturation from
+    // the periodic evaluation at step 3 (evalEvery 3) on its 4 windows of 32 tokens.
+    const measured = folder.readJson<RoutingFile>('routing.json');
+    for (const layer of measured.layers) expect(Object.keys(layer)).toEqual(expect.arrayContaining(['maxVio', 'loadEntropy', 'routingEntropy', 'deadExperts', 'dropRate']));
+    expect(measured.coActivation?.map((c) => c.fromLayer)).toEqual([0]);
+    const pairs = measured.coActivation![0].counts.flat().reduce((a, b) => a + b, 0);
+    expect(pairs).toBe(8 * 32 * 2 * 2); // finalEvalWindows 8 × seqLen 32 tokens, K × K pairs each
+    expect(measured.routerSaturation?.steps).toEqual([3]);
+    expect(measured.routerSaturation?.tokens).toBe(4 * 32);
     const env = folder.readJson<{ backend: string; packages: Record<string, string> }>('environment.json');
     expect(env.backend).toBe(backend.backend); // wasm, or blas in CI's default run
     expect(env.packages['@tensorflow/tfjs-core']).toBe('4.22.0');
@@ -79,6 +90,28 @@ describe('trainer on the smoke preset (wasm)', () => {
     expect(strip(resumed)).toEqual(strip(reference));
     expect(csvWithoutTiming(interrupted.path('metrics.csv'))).toEqual(csvWithoutTiming(whole.path('metrics.csv')));
     expect(csvWithoutTiming(interrupted.path('eval.csv'))).toEqual(csvWithoutTiming(whole.path('eval.csv')));
+    // Router saturation's record of step 3 came back from the checkpoint.
+    expect(interrupted.readJson<RoutingFile>('routing.json')).toEqual(whole.readJson<RoutingFile>('routing.json'));
+  });
+
+  it('with a balancing bias and router noise, an interrupted run resumes exactly too: the bias is in the checkpoint', async () => {
+    const base = runs[1].config;
+    const config = {
+      ...base,
+      model: { ...base.model, moe: { ...(base.model.moe as NonNullable<typeof base.model.moe>), gating: 'sigmoid-bias', gatingOptions: { biasUpdateRate: 0.01 }, routerJitter: 0.05 } },
+    };
+    const dir = scratch();
+    const whole = new RunFolder(join(dir, 'whole'));
+    const reference = await trainRun({ folder: whole, config, data, backend });
+    const interrupted = new RunFolder(join(dir, 'interrupted'));
+    await expect(trainRun({ folder: interrupted, config, data, backend, stopAfterSteps: 3 })).rejects.toBeInstanceOf(RunInterrupted);
+    const bias = decodeSafetensors(readFileSync(interrupted.path('checkpoint/model.safetensors'))).tensors.get('layers.0.moe.router.expert_bias');
+    expect(bias && Array.from(bias.data).some((b) => b !== 0)).toBe(true);
+    const resumed = await trainRun({ folder: interrupted, config, data, backend });
+    expect(resumed.val).toEqual(reference.val);
+    expect(resumed.test).toEqual(reference.test);
+    expect(csvWithoutTiming(interrupted.path('metrics.csv'))).toEqual(csvWithoutTiming(whole.path('metrics.csv')));
+    expect(readFileSync(interrupted.path('checkpoint/model.safetensors'))).toEqual(readFileSync(whole.path('checkpoint/model.safetensors')));
   });
 
   it('the same seed gives the same run; another seed does not', async () => {
@@ -88,6 +121,40 @@ describe('trainer on the smoke preset (wasm)', () => {
     const c = await trainRun({ folder: new RunFolder(join(dir, 'c')), config: { ...runs[1].config, seed: 2 }, data, backend });
     expect(b.val).toEqual(a.val);
     expect(c.val).not.toEqual(a.val);
+  });
+
+  it('init.from upcycles a dense run: after one step the FFN experts are still the dense FFN, give or take the update', async () => {
+    const dir = scratch();
+    const denseFolder = new RunFolder(join(dir, 'dense'));
+    // The dense FFN as wide as the MoE run's experts (the smoke preset's dense blocks are wider).
+    const denseConfig = { ...structuredClone(runs[1].config), model: { ...runs[1].config.model, moe: null, denseFfnHidden: runs[0].config.model.moe!.ffnHidden } };
+    await trainRun({ folder: denseFolder, config: denseConfig, data, backend });
+    const dense = decodeSafetensors(readFileSync(denseFolder.path('checkpoint/model.safetensors'))).tensors.get('layers.1.ffn.w_up')!.data;
+    const firstStep = async (name: string, init: RunConfig['init']) => {
+      const config = { ...structuredClone(runs[0].config), ...(init ? { init } : {}) };
+      config.training.checkpointEvery = 1;
+      const folder = new RunFolder(join(dir, name));
+      await expect(trainRun({ folder, config, data, backend, stopAfterSteps: 1 })).rejects.toBeInstanceOf(RunInterrupted);
+      const expert = decodeSafetensors(readFileSync(folder.path('checkpoint/model.safetensors'))).tensors.get('layers.1.moe.experts.2.w_up')!.data;
+      return Math.max(...Array.from(expert, (v, i) => Math.abs(v - dense[i])));
+    };
+    // One AdamW step at the first warm-up learning rate moves a weight by about lr = 0.0015.
+    expect(await firstStep('upcycled', { from: denseFolder.dir, noiseStd: 0 })).toBeLessThan(0.005);
+    expect(await firstStep('fresh', undefined)).toBeGreaterThan(0.02);
+    await expect(trainRun({ folder: new RunFolder(join(dir, 'bad')), config: { ...runs[0].config, init: { from: join(dir, 'nowhere'), noiseStd: 0 } }, data, backend }))
+      .rejects.toThrow(/init.from: .*nowhere is not a complete run folder/);
+  });
+
+  it('expert-choice (its selection ranks every expert): saturation from each token\'s best expert, no co-activation', async () => {
+    const config = structuredClone(runs[0].config);
+    config.model.moe = { ...config.model.moe!, gating: 'expert-choice' };
+    config.training = { ...config.training, steps: 2, evalEvery: 1 };
+    const folder = new RunFolder(join(scratch(), 'expert-choice'));
+    await trainRun({ folder, config, data, backend });
+    const routing = folder.readJson<RoutingFile>('routing.json');
+    expect(routing.coActivation).toEqual([]);
+    expect(routing.routerSaturation?.tokens).toBe(4 * 32);
+    expect(routing.routerSaturation?.steps).toEqual([1]);
   });
 
   it('refuses to continue a folder that holds another config', async () => {

@@ -3,16 +3,17 @@
  * accumulation and clipping, periodic validation, checkpoints, final validation/test evaluation
  * with held-out routing statistics, then `summary.json`.
  *
- * Resume is exact: a checkpoint holds the weights, AdamW moments, the batcher's RNG state and the
- * step, so an interrupted run started again ends with the same final metrics as an uninterrupted
- * one with the same seed (a test interrupts and compares).
+ * Resume is exact: a checkpoint holds the weights (with any routing state, such as balancing
+ * biases), AdamW moments, the batcher's RNG state and the step, so an interrupted run started
+ * again ends with the same final metrics as an uninterrupted one with the same seed (a test
+ * interrupts and compares).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { EVAL_CSV_COLUMNS, metricsCsvColumns, writeFileAtomic, type RunSummary } from '@moepp/run-format';
+import { isAbsolute, join } from 'node:path';
+import { EVAL_CSV_COLUMNS, metricsCsvColumns, repoRoot, writeFileAtomic, type RunSummary } from '@moepp/run-format';
 import {
-  countParameters, decodeSafetensors, encodeSafetensors, expertKind, expertKindNames, forwardFlopsPerToken, loadModelWeights, MoeppLM,
+  countParameters, decodeSafetensors, upcycleFromDense, type NamedArray, encodeSafetensors, expertKind, expertKindNames, forwardFlopsPerToken, loadModelWeights, MoeppLM,
   saveModelWeights, trainingContext, type ExecutorName,
 } from '@moepp/core';
 import { RandomWindowBatcher, type RandomBatcherState } from '../data/index.ts';
@@ -24,6 +25,7 @@ import { AdamW } from './adamw.ts';
 import { learningRate } from './lr-schedule.ts';
 import { globalNormClip } from './gradient-clipping.ts';
 import { evaluate } from './evaluate.ts';
+import { routerSaturation, TOP1_CHECKPOINT_FILE, type Top1Record } from './router-saturation.ts';
 
 export class NonFiniteLossError extends Error {
   constructor(readonly step: number, what: string, checkpointStep: number | null) {
@@ -80,12 +82,18 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   let batcher = new RandomWindowBatcher(data.train, { ...shape, seed: `data:${config.seed}` });
   let state: CheckpointState = { step: 0, tokens: 0, trainSeconds: 0, lastLoss: NaN, batcher: batcher.state() };
 
+  // Each periodic evaluation's top-1 experts on its fixed slice, for router saturation.
+  let top1Records: Top1Record[] = [];
   const checkpoint = folder.checkpointDir();
   if (checkpoint) {
     state = JSON.parse(readFileSync(join(checkpoint, 'state.json'), 'utf8')) as CheckpointState;
     loadModelWeights(model, readFileSync(join(checkpoint, 'model.safetensors')));
     optimizer.loadState(decodeSafetensors(readFileSync(join(checkpoint, 'optimizer.safetensors'))).tensors, state.step);
     batcher = RandomWindowBatcher.fromState(data.train, state.batcher);
+    const top1File = join(checkpoint, TOP1_CHECKPOINT_FILE);
+    if (existsSync(top1File)) top1Records = JSON.parse(readFileSync(top1File, 'utf8')) as Top1Record[];
+  } else if (config.init) {
+    upcycleFromDense(model, readDenseWeights(config.init.from), { noiseStd: config.init.noiseStd, seed: config.seed });
   }
   // Rows logged after the checkpoint are logged again as the run repeats those steps; final
   // evaluation rows (at step = steps) are rewritten by the final evaluation.
@@ -101,6 +109,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       'model.safetensors': saveModelWeights(model),
       'optimizer.safetensors': encodeSafetensors(optimizer.stateArrays(), { step: String(optimizer.step) }),
       'state.json': JSON.stringify({ ...state, batcher: batcher.state() }, null, 2),
+      ...(moeLayers > 0 ? { [TOP1_CHECKPOINT_FILE]: JSON.stringify(top1Records) } : {}),
     });
 
   try {
@@ -109,6 +118,8 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       const sums = new Map<string, tf.Tensor>();
       let loss = 0, ce = 0, aux = 0, z = 0;
       const ffnPerLayer = new Float64Array(moeLayers);
+      // Selected slots per expert over the step's micro-batches: what balancing biases follow.
+      const expertLoad = model.moeLayerKinds().map((kinds) => new Float64Array(kinds.length));
       for (let micro = 0; micro < t.gradAccumulation; micro++) {
         const batch = batcher.next();
         const inputs = tf.tensor2d(batch.inputs, [batch.batchSize, batch.seqLen], 'int32');
@@ -126,6 +137,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
         aux += r.auxLoss / t.gradAccumulation;
         z += r.zLoss / t.gradAccumulation;
         r.routing.forEach((s, l) => (ffnPerLayer[l] += s.ffnExpertsPerTokenMean / t.gradAccumulation));
+        r.expertLoad.forEach((load, l) => load.forEach((v, e) => (expertLoad[l][e] += v)));
       }
       if (t.gradAccumulation > 1) {
         for (const [name, g] of sums) {
@@ -141,6 +153,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       const lr = learningRate(step, { lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps, totalSteps: t.steps });
       optimizer.apply(params, sums, lr, clipScale);
       tf.dispose([...sums.values()]);
+      model.updateRoutingState(expertLoad);
 
       const stepTokens = t.batchSize * t.seqLen * t.gradAccumulation;
       const seconds = (performance.now() - stepStart) / 1000;
@@ -155,20 +168,24 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
 
       const last = step + 1 === t.steps;
       if ((step + 1) % t.evalEvery === 0 && !last) {
-        const { result } = evaluate(model, data.validation, { ...shape, maxWindows: t.evalWindows });
+        const { result, top1 } = evaluate(model, data.validation, { ...shape, maxWindows: t.evalWindows, top1: moeLayers > 0 });
+        if (top1) top1Records.push({ step: step + 1, top1: top1.map((layer) => Array.from(layer)) });
         folder.appendCsv('eval.csv', EVAL_CSV_COLUMNS, [{ step: step + 1, split: 'val', loss: result.loss, perplexity: result.perplexity, accuracy: result.accuracy, tokens_per_s: result.tokensPerSecond }]);
       }
       if ((step + 1) % t.checkpointEvery === 0 || last) saveCheckpoint();
       if (options.stopAfterSteps !== undefined && step + 1 - resumedFrom >= options.stopAfterSteps && !last) throw new RunInterrupted(`stopped after step ${step + 1}`);
     }
 
-    const val = evaluate(model, data.validation, { ...shape, maxWindows: t.finalEvalWindows, routing: true });
+    const val = evaluate(model, data.validation, { ...shape, maxWindows: t.finalEvalWindows, routing: true, top1: moeLayers > 0 });
     const test = evaluate(model, data.test, { ...shape, maxWindows: t.finalEvalWindows });
     folder.appendCsv('eval.csv', EVAL_CSV_COLUMNS, [
       { step: t.steps, split: 'val', loss: val.result.loss, perplexity: val.result.perplexity, accuracy: val.result.accuracy, tokens_per_s: val.result.tokensPerSecond },
       { step: t.steps, split: 'test', loss: test.result.loss, perplexity: test.result.perplexity, accuracy: test.result.accuracy, tokens_per_s: test.result.tokensPerSecond },
     ]);
-    if (val.routing) folder.writeJson('routing.json', val.routing);
+    if (val.routing) {
+      const saturation = val.top1 ? routerSaturation(top1Records, val.top1) : null;
+      folder.writeJson('routing.json', saturation ? { ...val.routing, routerSaturation: saturation } : val.routing);
+    }
     const measuredFfn = val.routing?.layers.map((l) => l.ffnExpertsPerToken);
     const counts = countParameters(config.model, measuredFfn);
     const summary: RunSummary = {
@@ -201,4 +218,17 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
 function resumedFromCheckpointStep(folder: RunFolder): number | null {
   const dir = folder.checkpointDir();
   return dir ? (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState).step : null;
+}
+
+/**
+ * The final weights of the complete run folder `from` (absolute, or relative to the repo root),
+ * for `init.from`.
+ */
+function readDenseWeights(from: string): Map<string, NamedArray> {
+  const dir = isAbsolute(from) ? from : join(repoRoot(), from);
+  const weights = join(dir, 'checkpoint', 'model.safetensors');
+  if (!existsSync(join(dir, 'summary.json')) || !existsSync(weights)) {
+    throw new Error(`init.from: ${dir} is not a complete run folder (it needs summary.json and checkpoint/model.safetensors); train the dense run first, e.g. pnpm ablate <study>, and point init.from at its folder`);
+  }
+  return decodeSafetensors(readFileSync(weights)).tensors;
 }

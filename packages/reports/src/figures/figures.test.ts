@@ -34,7 +34,10 @@ const num = (s: string | undefined) => Number(s);
 
 describe('figures of the fixture study', () => {
   it('every figure is drawn, as well-formed SVG with an <svg> root', () => {
-    expect(built.map((f) => f.name)).toEqual(['loss-curves', 'tau-tradeoff', 'expert-load', 'ffn-experts-by-pos', 'routing-variance', 'zc-share']);
+    expect(built.map((f) => f.name)).toEqual([
+      'loss-curves', 'tau-tradeoff', 'expert-load', 'expert-load-per-seed', 'ffn-experts-by-pos', 'routing-variance', 'zc-share',
+      'routing-measures', 'router-saturation', 'co-activation',
+    ]);
     expect(built.every(isFigure)).toBe(true);
     for (const svg of svgs.values()) {
       expect(svg.name).toBe('svg');
@@ -124,6 +127,47 @@ describe('figures of the fixture study', () => {
     expect(stack).toBeCloseTo(100 * (1 - ffn), 2);
   });
 
+  it('expert load per seed: one cell per run × layer × expert, none averaged', () => {
+    const cells = items('expert-load-per-seed', /^seed_load_cell_\d+$/).map(ariaData);
+    // Complete runs: moe seeds 1–3 (8 experts), moepp-τ0.75 seeds 1–3 and τ0.25 seeds 1–2 (12), 4 layers each.
+    expect(cells).toHaveLength(4 * (3 * 8 + 5 * 12));
+    const l = routing('moe--seed2').layers[1];
+    const share = (100 * l.tokensPerExpert[5]) / l.tokensPerExpert.reduce((a: number, b: number) => a + b, 0);
+    const cell = cells.find((c) => c.config === 'moe' && c['layer, seed'] === 'L1 s2' && c.expert === 'e5')!;
+    expect(num(cell['share (%)'])).toBeCloseTo(share, 3);
+  });
+
+  it('routing measures: a point per config × measure × layer, mean over seeds from routing.json', () => {
+    const points = items('routing-measures', /^measure_point_\d+$/).map(ariaData);
+    expect(points).toHaveLength(5 * 3 * 4);
+    const maxVio = summarize([1, 2].map((s) => routing(`moepp-tau0.25--seed${s}`).layers[3].maxVio)).mean;
+    expect(num(items('routing-measures', 'measure_point_0').map(ariaData).find((p) => p.config === 'moepp-tau0.25' && p['MoE layer'] === '3')!.mean)).toBeCloseTo(maxVio, 4);
+    // moe seed 2 has one dead expert in layer 3: the mean over its 3 seeds is 1/3.
+    expect(num(items('routing-measures', 'measure_point_3').map(ariaData).find((p) => p.config === 'moe' && p['MoE layer'] === '3')!.mean)).toBeCloseTo(1 / 3, 4);
+  });
+
+  it('router saturation: a point per config and periodic evaluation, mean over layers and seeds', () => {
+    const lines = items('router-saturation', 'saturation_err').map(ariaData);
+    expect(lines).toHaveLength(3 * 3);
+    const expected = summarize([1, 2, 3].map((s) => {
+      const row = routing(`moe--seed${s}`).routerSaturation.top1AgreementWithFinal[1];
+      return (100 * row.reduce((a: number, b: number) => a + b, 0)) / row.length;
+    })).mean;
+    expect(items('router-saturation', 'saturation_point')).toHaveLength(3 * 3);
+    const point = items('router-saturation', 'saturation_point').map(ariaData).find((p) => p.config === 'moe' && p['training step'] === '100');
+    expect(num(point!.mean)).toBeCloseTo(expected, 3);
+  });
+
+  it('co-activation: one cell per config × adjacent pair × expert pair; rows are shares of the pooled counts', () => {
+    const cells = items('co-activation', /^coact_cell_\d+$/).map(ariaData);
+    expect(cells).toHaveLength(3 * (8 * 8) + 3 * (12 * 12) * 2);
+    const pooled = [1, 2].map((s) => routing(`moepp-tau0.25--seed${s}`).coActivation[2].counts[4]);
+    const row = pooled[0].map((n: number, j: number) => n + pooled[1][j]);
+    const expected = (100 * row[4]) / row.reduce((a: number, b: number) => a + b, 0);
+    const cell = cells.find((c) => c.config === 'moepp-tau0.25' && c.pair === 'layer 2 → 3' && c.expert === 'e4' && c.next === 'e4');
+    expect(num(cell!['%'])).toBeCloseTo(expected, 3);
+  });
+
   it('rendering is a pure function of the spec (vega def ids renumbered)', async () => {
     const heatmap = built.find((f) => f.name === 'expert-load') as Figure;
     expect(await renderSvg(heatmap.spec)).toBe(await renderSvg(heatmap.spec));
@@ -145,6 +189,11 @@ describe('figures of the fixture study', () => {
     const figs = buildFigures({ study: onlyMoe, rows: rows.filter((r) => r.config === 'moe'), bench });
     const skipped = figs.filter((f): f is SkippedFigure => !isFigure(f));
     expect(skipped.map((s) => s.name)).toEqual(['tau-tradeoff', 'ffn-experts-by-pos', 'zc-share']);
+    // Run folders written before the routing measures: those figures say why they are missing.
+    const older = { ...study, runs: study.runs.map((r) => ({ ...r, routing: { ...r.routing, layers: r.routing.layers.map((l) => ({ ...l, measures: null })), coActivation: [], routerSaturation: null } })) };
+    const olderSkipped = buildFigures({ study: older, rows, bench }).filter((f): f is SkippedFigure => !isFigure(f));
+    expect(olderSkipped.map((s) => s.name)).toEqual(['routing-measures', 'router-saturation', 'co-activation']);
+    expect(olderSkipped[0].reason).toMatch(/written before/);
     expect(skipped[0].reason).toMatch(/no configuration has zero-computation experts/);
   });
 });

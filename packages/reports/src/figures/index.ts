@@ -11,15 +11,23 @@ import { BASE_CONFIG, isFigure, type Figure, type SkippedFigure } from './render
 import { routingVarianceFigure } from './routing-variance.ts';
 import { tauTradeoffFigure } from './tau-tradeoff.ts';
 import { zcShareFigure } from './zc-share.ts';
+import { expertLoadPerSeedFigure } from './expert-load-per-seed.ts';
+import { routingMeasuresFigure } from './routing-measures.ts';
+import { routerSaturationFigure } from './router-saturation.ts';
+import { coActivationFigure } from './co-activation.ts';
 
 /** The figure builders, in the order report.md shows them. */
 export const FIGURE_BUILDERS: ((ctx: FigureContext) => Figure | SkippedFigure)[] = [
   lossCurvesFigure,
   tauTradeoffFigure,
   expertLoadFigure,
+  expertLoadPerSeedFigure,
   ffnPerPosFigure,
   routingVarianceFigure,
   zcShareFigure,
+  routingMeasuresFigure,
+  routerSaturationFigure,
+  coActivationFigure,
 ];
 
 /** Builds every figure of a study; specs get the shared look (`BASE_CONFIG`). */
@@ -43,4 +51,7 @@ function mergeConfig(base: Record<string, unknown>, own: Record<string, object>)
 }
 
 export type { FigureContext } from './common.ts';
-export { expertLoadFigure, ffnPerPosFigure, lossCurvesFigure, routingVarianceFigure, tauTradeoffFigure, zcShareFigure };
+export {
+  coActivationFigure, expertLoadFigure, expertLoadPerSeedFigure, ffnPerPosFigure, lossCurvesFigure, routerSaturationFigure, routingMeasuresFigure,
+  routingVarianceFigure, tauTradeoffFigure, zcShareFigure,
+};
