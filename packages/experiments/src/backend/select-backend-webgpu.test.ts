@@ -12,6 +12,7 @@ import { initWebGpu, type WebGpuAdapterInfo, type WebGpuInit } from '@moepp/back
 import { BackendError, selectBackend } from './select-backend.ts';
 import { SELF_CHECK_TOLERANCE, selfCheckBackend } from './backend-self-check.ts';
 import { selectExecutor } from './select-executor.ts';
+import { describeEnvironment } from '../runs/environment.ts';
 
 const missingBlas = () => ({ ok: false as const, reason: 'the OpenBLAS addon is not built (simulated)' });
 const realGpu = await initWebGpu();
@@ -83,6 +84,7 @@ describe('selectBackend: webgpu', () => {
     expect(b.webgpuNotice).toBeUndefined();
     expect(b.description).toMatch(/^webgpu \(WebGPU on nvidia hopper \(NVIDIA H200 \(stand-in\)\), self-check \d\.\de[-+]\d+ of cpu\) — auto$/);
     expect(selectExecutor(b.backend, undefined, {})).toBe('tf-ops');
+    expect(describeEnvironment(b, 1)).toMatchObject({ backend: 'webgpu', threads: 1, gpuAdapter: 'nvidia hopper (NVIDIA H200 (stand-in))' });
     await tf.setBackend('wasm');
   });
 

