@@ -1,7 +1,9 @@
 /**
  * A numeric self-check of a tfjs backend against the `cpu` backend (plain JS, the reference):
  * the products training runs most (a matMul plain and with both transpose flags, as the
- * backward pass uses them) and one small MoE++ layer forward through @moepp/core, routing,
+ * backward pass uses them), a synchronous host read of a computed tensor (`dataSync`, which the
+ * router's dispatch and the training loop's metrics use: tfjs-backend-webgpu implements it with
+ * `OffscreenCanvas`, which Node does not have) and one small MoE++ layer forward through @moepp/core, routing,
  * dispatch, FFN and zero-computation experts and combine included. A backend that initialises
  * but computes wrong numbers — Dawn's null backend returned matMul errors of 1e25 — fails here
  * instead of training silently on garbage.
@@ -79,6 +81,14 @@ function selfCheckCases(): { name: string; compute: () => tf.Tensor; dispose?: (
       return tf.matMul(x, y, transposeA, transposeB); // (64, 80)
     });
 
+  // The product read back synchronously, then uploaded again as the case's result.
+  const hostRead = () => {
+    const y = matMul(false, false)();
+    const values = y.dataSync();
+    y.dispose();
+    return tf.tensor2d(values, [64, 80]);
+  };
+
   // A small MoE++ layer: 4 FFN experts + zero, copy, constant, top-2, with the gating residual.
   const D = 32;
   const tokens = 24;
@@ -109,6 +119,7 @@ function selfCheckCases(): { name: string; compute: () => tf.Tensor; dispose?: (
     { name: 'matMul 64×96·96×80', compute: matMul(false, false) },
     { name: 'matMul with transposeA', compute: matMul(true, false) },
     { name: 'matMul with transposeB', compute: matMul(false, true) },
+    { name: 'host read (dataSync) of a computed matMul', compute: hostRead },
     { name: 'MoE++ layer forward (4 FFN + zero, copy, constant experts, top-2)', compute: moeForward, dispose: () => variables.forEach((v) => v.dispose()) },
   ];
 }
@@ -125,6 +136,8 @@ function selfCheckCases(): { name: string; compute: () => tf.Tensor; dispose?: (
 export async function selfCheckBackend(backend: string, tolerance = SELF_CHECK_TOLERANCE): Promise<SelfCheckResult> {
   const previous = tf.getBackend();
   await activate(backend);
+  // The layer's variables are made on cpu: moving them to `backend` needs only cpu's reads.
+  await activate('cpu');
   const cases: SelfCheckCase[] = [];
   const planned = selfCheckCases();
   try {

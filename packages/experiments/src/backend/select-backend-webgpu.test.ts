@@ -121,6 +121,7 @@ describe('selfCheckBackend', () => {
       'matMul 64×96·96×80',
       'matMul with transposeA',
       'matMul with transposeB',
+      'host read (dataSync) of a computed matMul',
       'MoE++ layer forward (4 FFN + zero, copy, constant experts, top-2)',
     ]);
     for (const c of check.cases) expect(c.relativeError).toBe(0); // the same kernels: bit-identical
@@ -132,8 +133,22 @@ describe('selfCheckBackend', () => {
     expect(check.ok).toBe(false);
     expect(check.worst.name).toMatch(/^MoE\+\+ layer forward/);
     expect(check.worst.relativeError).toBeGreaterThan(SELF_CHECK_TOLERANCE);
-    expect(check.cases.slice(0, 3).every((c) => c.relativeError === 0)).toBe(true);
+    expect(check.cases.slice(0, 4).every((c) => c.relativeError === 0)).toBe(true);
     expect(tf.memory().numTensors).toBe(numTensors);
+  });
+
+  it('a backend that cannot read synchronously (tfjs-backend-webgpu in Node) fails with what it threw', async () => {
+    registerStandIn('async-only-gpu');
+    const backend = tf.engine().findBackend('async-only-gpu') as MathBackendCPU;
+    const readSync = backend.readSync.bind(backend);
+    backend.read = async (dataId) => readSync(dataId);
+    backend.readSync = () => {
+      throw new ReferenceError('OffscreenCanvas is not defined');
+    };
+    const error = await failure(selectBackend({ requested: 'webgpu', env: {}, initWebGpu: standIn('async-only-gpu') }));
+    const check = await selfCheckBackend('async-only-gpu');
+    expect(check.cases.map((c) => c.error ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'OffscreenCanvas is not defined', expect.stringContaining('OffscreenCanvas')]);
+    expect(error?.message).toMatch(/fails its numeric self-check against cpu: host read \(dataSync\) of a computed matMul threw \(OffscreenCanvas is not defined\), so its results cannot be trusted/);
   });
 
   it('treats NaN results as an infinite error', async () => {
@@ -142,7 +157,7 @@ describe('selfCheckBackend', () => {
     expect(check.ok).toBe(false);
     expect(check.worst.relativeError).toBe(Number.POSITIVE_INFINITY);
     // The MoE layer case: core refuses NaN router logits, and that is a failed case, not a crash.
-    expect(check.cases[3]).toMatchObject({ relativeError: Number.POSITIVE_INFINITY, error: expect.stringMatching(/router logit is NaN/) });
+    expect(check.cases[4]).toMatchObject({ relativeError: Number.POSITIVE_INFINITY, error: expect.stringMatching(/router logit is NaN/) });
     const error = await failure(selectBackend({ requested: 'webgpu', env: {}, initWebGpu: standIn('nan-gpu') }));
     expect(error?.message).toMatch(/fails its numeric self-check against cpu: matMul 64×96·96×80 has a max relative error of Infinity \(tolerance/);
   });

@@ -250,8 +250,8 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
       if (typeof check === 'string') why = `${label} initialised but could not run: ${check}`;
       else if (!check.ok) {
         throw new BackendError(
-          `backend "webgpu" (${label}) fails its numeric self-check against cpu: ${check.worst.name} has a max relative error of ` +
-            `${check.worst.relativeError.toExponential(2)}${check.worst.error ? ` (it threw: ${check.worst.error})` : ''} (tolerance ${check.tolerance}), so its results cannot be trusted; ` +
+          `backend "webgpu" (${label}) fails its numeric self-check against cpu: ${check.worst.name} ` +
+            `${check.worst.error ? `threw (${check.worst.error})` : `has a max relative error of ${check.worst.relativeError.toExponential(2)} (tolerance ${check.tolerance})`}, so its results cannot be trusted; ` +
             'use another backend: --backend blas or --backend wasm (or MOEPP_BACKEND=wasm).',
         );
       } else {
