@@ -68,12 +68,13 @@ async function initialise(): Promise<WebGpuInit> {
   } catch (e) {
     return { ok: false, reason: `Dawn (the webgpu package's dawn.node) failed to load: ${firstLine(e)}` };
   }
-  const gpu = dawn.create([]);
+  let gpu: ReturnType<DawnModule['create']>;
   let adapter: DawnAdapter | null;
   try {
+    gpu = dawn.create([]);
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (e) {
-    return { ok: false, reason: `Dawn's requestAdapter failed: ${firstLine(e)}` };
+    return { ok: false, reason: `Dawn could not look for a GPU adapter: ${firstLine(e)}` };
   }
   if (!adapter) return { ok: false, reason: 'Dawn found no GPU adapter (no Vulkan loader libvulkan.so.1, no Vulkan driver for a GPU, or one Dawn rejects)' };
 
