@@ -1,12 +1,14 @@
 /**
  * @moepp/backends — tfjs backend plumbing: making the `wasm` backend fast and trainable in Node
  * (threads, kernel patches), OpenBLAS GEMM kernels over it (the optional `blas` configuration),
- * and reading / writing tensor data in place on the host (heap I/O).
+ * tfjs's WebGPU backend on Dawn (the `webgpu` choice), and reading / writing tensor data in place
+ * on the host (heap I/O).
  * The model never selects a backend; @moepp/experiments' select-backend does, with these.
  */
 export { initWasmBackend, runtimeSupportsWasmThreads, MAX_WASM_THREADS, type WasmInitOptions, type WasmBackendInfo } from './wasm/threads.ts';
 export { patchWasmKernels, patchedWasmKernels, WASM_KERNEL_PATCHES, type WasmKernelPatch } from './wasm/kernel-patches.ts';
 export { loadBlasAddon, BLAS_INSTALL_HINT, DEFAULT_BLAS_ADDON_PATH, type BlasAddon, type BlasAddonLoad } from './blas/addon.ts';
 export { registerBlasKernels, unregisterBlasKernels, blasKernelsRegistered, setBlasThreads, BLAS_KERNELS, type BlasKernel } from './blas/blas-kernels.ts';
+export { initWebGpu, adapterLabel, type WebGpuInit, type WebGpuAdapterInfo } from './webgpu/init-webgpu.ts';
 export { transposedOperandsAreFree } from './transposed-operands.ts';
 export { readRows, writeRows, heapView, activeWasmBackend, type HeapArray, type HeapOwner, type WasmBackendView } from './heap-io.ts';

@@ -10,6 +10,8 @@ export const runEnvironmentSchema = z.object({
   wasmThreads: z.number().optional(),
   /** `blas` only: the OpenBLAS build loaded (`openblas_get_config()`). */
   blasLibrary: z.string().optional(),
+  /** `webgpu` only: the GPU adapter Dawn chose, in one line (`nvidia hopper (NVIDIA H200)`). */
+  gpuAdapter: z.string().optional(),
   /** How MoE++ experts executed (@moepp/core's executors: `host`, `tf-ops`); absent in folders written before it was recorded. */
   executor: z.string().optional(),
   /** `process.version`. */

@@ -25,4 +25,4 @@ export { METRICS_CSV_COLUMNS, metricsCsvColumns, EVAL_CSV_COLUMNS, type MetricsC
 export { LAYER_CSV_COLUMNS, layerCsv, recordsCsv, type LayerCsvColumn, type LayerCsvRow, type PeerCheckRow } from './bench-files.ts';
 export { formatCsv, parseCsv, csvNumber, plainNumber, sixDigitNumber, type CsvCell, type CsvNumberFormat, type CsvTable, type FormatCsvOptions } from './csv.ts';
 export { writeFileAtomic } from './atomic-write.ts';
-export { findRepoRoot, repoRoot, invocationDir, defaultResultsDir } from './repo-root.ts';
+export { findRepoRoot, repoRoot, invocationDir, defaultResultsDir, BUNDLE_MANIFEST } from './repo-root.ts';

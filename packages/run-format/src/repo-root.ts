@@ -7,7 +7,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The monorepo root: the nearest ancestor of `start` holding `pnpm-workspace.yaml`, or null.
+ * What marks a self-contained bundle's folder (`pnpm gpu:bundle`'s dist/), which stands in for the
+ * repository root there: it holds experiments/ and receives results/ the same way.
+ */
+export const BUNDLE_MANIFEST = 'moepp-bundle.json';
+
+/**
+ * The monorepo root: the nearest ancestor of `start` holding `pnpm-workspace.yaml` (or, in a
+ * bundle, {@link BUNDLE_MANIFEST}), or null.
  *
  * @example
  * findRepoRoot('/work/main/packages/reports'); // '/work/main'
@@ -15,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 export function findRepoRoot(start: string = process.cwd()): string | null {
   let dir = resolve(start);
   for (;;) {
-    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
+    if (existsSync(join(dir, 'pnpm-workspace.yaml')) || existsSync(join(dir, BUNDLE_MANIFEST))) return dir;
     const parent = dirname(dir);
     if (parent === dir) return null;
     dir = parent;

@@ -97,7 +97,8 @@ export function runtimeSupportsWasmThreads(): boolean {
 /** Writes (once per process) the worker script the threaded build's pthreads run. */
 function prepareThreadedFiles(): ThreadedFiles {
   if (threadedFiles) return threadedFiles;
-  const wasmOut = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '..', 'wasm-out');
+  // From package.json, not the main file: a bundle (`pnpm gpu:bundle`) carries wasm-out/ without it.
+  const wasmOut = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
   const mainScriptPath = join(wasmOut, 'tfjs-backend-wasm-threaded-simd.js');
   const workerModule = join(wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js');
   if (!existsSync(mainScriptPath) || !existsSync(workerModule)) {

@@ -14,6 +14,8 @@ import { BACKEND_CHOICES, BackendError, selectBackend } from './select-backend.t
 const noEnv = {};
 /** An OpenBLAS addon that was never built, whatever this machine has. */
 const missingBlas = () => ({ ok: false as const, reason: 'the OpenBLAS addon is not built (simulated)' });
+/** A machine without a GPU, whatever this one has (webgpu itself: select-backend-webgpu.test.ts). */
+const noGpu = async () => ({ ok: false as const, reason: 'Dawn found no GPU adapter (simulated)' });
 
 /** Whether a native TensorFlow addon is installed (then auto would rightly not pick wasm). */
 function nativeAddonInstalled(): boolean {
@@ -32,7 +34,7 @@ const withoutNative = !nativeAddonInstalled();
 describe('selectBackend', () => {
   it.runIf(withoutNative)('auto picks wasm with threads and kernel patches when native TensorFlow and the OpenBLAS addon cannot load', async () => {
     const warnings: string[] = [];
-    const b = await selectBackend({ env: noEnv, threads: 2, loadBlas: missingBlas, warn: (line) => warnings.push(line) });
+    const b = await selectBackend({ env: noEnv, threads: 2, loadBlas: missingBlas, initWebGpu: noGpu, warn: (line) => warnings.push(line) });
     expect(b.backend).toBe('wasm');
     expect(b.tfjsBackend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
@@ -40,10 +42,11 @@ describe('selectBackend', () => {
     expect(b.simd).toBe(true);
     expect(b.patches).toContain('BatchMatMul');
     expect(b.patches).toContain('UnsortedSegmentSum');
-    expect(b.detail).toMatch(/^auto; tensorflow-gpu unavailable \(.*tfjs-node-gpu.*\); tensorflow unavailable \(.*tfjs-node.*\); blas unavailable \(the OpenBLAS addon is not built \(simulated\)\)$/);
-    expect(b.description).toMatch(/^wasm \(SIMD, 2 threads, \d+ kernel patches\) — auto; tensorflow-gpu, tensorflow: libtensorflow not installed; blas: OpenBLAS addon not available$/);
+    expect(b.detail).toMatch(/^auto; webgpu unavailable \(Dawn found no GPU adapter \(simulated\)\); tensorflow-gpu unavailable \(.*tfjs-node-gpu.*\); tensorflow unavailable \(.*tfjs-node.*\); blas unavailable \(the OpenBLAS addon is not built \(simulated\)\)$/);
+    expect(b.description).toMatch(/^wasm \(SIMD, 2 threads, \d+ kernel patches\) — auto; webgpu: no GPU adapter; tensorflow-gpu, tensorflow: libtensorflow not installed; blas: OpenBLAS addon not available$/);
     expect(b.description).not.toContain('\n');
-    expect(warnings).toEqual([b.notice]);
+    expect(warnings).toEqual([b.webgpuNotice, b.notice]);
+    expect(b.webgpuNotice).toBe('notice: webgpu (GPU) unavailable: Dawn found no GPU adapter (simulated); using wasm.');
   });
 
   it('explicit cpu works, from the option or from MOEPP_BACKEND', async () => {

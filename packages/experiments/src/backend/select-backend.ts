@@ -1,15 +1,19 @@
 /**
  * Run-time backend selection for the CLI, benchmarks and runs.
  *
- * `auto` takes the fastest backend that loads here: native TensorFlow with CUDA
- * (`@tensorflow/tfjs-node-gpu`), native TensorFlow on the CPU (`@tensorflow/tfjs-node`), then
+ * `auto` takes the fastest backend that loads here: a GPU through WebGPU (`webgpu`: tfjs's WebGPU
+ * backend on Dawn, see @moepp/backends' init-webgpu) when Dawn finds a hardware adapter and the
+ * backend passes a numeric self-check against `cpu` (backend-self-check.ts), native TensorFlow
+ * with CUDA (`@tensorflow/tfjs-node-gpu`), native TensorFlow on the CPU (`@tensorflow/tfjs-node`), then
  * `blas` — WebAssembly with the kernel patches of @moepp/backends and OpenBLAS GEMM kernels over
  * it — when the OpenBLAS addon loads, then plain WebAssembly (`wasm`), then plain JS (`cpu`).
  * The native TensorFlow packages are optional dependencies whose install script downloads
  * libtensorflow; on a closed network that download fails, the package stays without its native
  * addon, and loading it throws — which is caught here and reported, never fatal in `auto`. The
  * OpenBLAS addon is built at install time where OpenBLAS and a compiler are present; without
- * it `auto` says in one line what to install and uses `wasm`.
+ * it `auto` says in one line what to install and uses `wasm`. Without a GPU adapter `auto` says so
+ * in one line and goes on; a GPU backend that initialises but fails the self-check is an error
+ * naming the worst case and its error, in `auto` too: a wrong backend must never train silently.
  *
  * An explicit choice (`--backend`, else `MOEPP_BACKEND`) that cannot load is an error that says
  * why and what to do instead; `MOEPP_THREADS` (or `--threads`) sets the thread count: XNNPACK's
@@ -26,8 +30,10 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
+  adapterLabel,
   BLAS_INSTALL_HINT,
   initWasmBackend,
+  initWebGpu,
   loadBlasAddon,
   MAX_WASM_THREADS,
   patchWasmKernels,
@@ -35,12 +41,14 @@ import {
   setBlasThreads,
   unregisterBlasKernels,
   type BlasAddonLoad,
+  type WebGpuInit,
 } from '@moepp/backends';
+import { selfCheckBackend } from './backend-self-check.ts';
 
 const require = createRequire(import.meta.url);
 
 /** Values accepted by `--backend` and `MOEPP_BACKEND`. */
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'blas', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'blas', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
@@ -73,6 +81,8 @@ export interface SelectBackendOptions {
   env?: Record<string, string | undefined>;
   /** Loads the OpenBLAS addon (default: @moepp/backends' `loadBlasAddon`); tests inject a missing one. */
   loadBlas?: () => BlasAddonLoad;
+  /** Loads Dawn and registers tfjs's WebGPU backend (default: @moepp/backends' `initWebGpu`); tests inject a missing or a wrong one. */
+  initWebGpu?: () => Promise<WebGpuInit>;
   /** Where the one-line fallback notice goes (default: `console.warn`). */
   warn?: (line: string) => void;
 }
@@ -82,7 +92,7 @@ export interface SelectedBackend {
   backend: BackendName;
   /** tfjs's name for it (`tf.getBackend()`): `tensorflow` for both native packages. */
   tfjsBackend: string;
-  /** Threads doing the arithmetic (wasm: XNNPACK's pool; blas: OpenBLAS's, as it reports them; native: TensorFlow's own pool). */
+  /** Threads doing the arithmetic (wasm: XNNPACK's pool; blas: OpenBLAS's, as it reports them; native: TensorFlow's own pool; webgpu: 1, the one driving the GPU). */
   threads: number;
   /** blas only: XNNPACK's threads for the ops left on wasm. */
   wasmThreads?: number;
@@ -90,10 +100,16 @@ export interface SelectedBackend {
   blasLibrary?: string;
   /** wasm and blas: whether the SIMD build runs. */
   simd?: boolean;
+  /** webgpu only: the GPU adapter Dawn chose, in one line. */
+  adapter?: string;
+  /** webgpu only: the self-check's largest error relative to `cpu` (within SELF_CHECK_TOLERANCE, else selection failed). */
+  selfCheckError?: number;
   /** Kernel patches applied (wasm, blas), empty otherwise. */
   patches: string[];
   /** One line on what `auto` skipped that could be installed (the OpenBLAS addon), also sent to `warn`. */
   notice?: string;
+  /** One line saying that `auto` found no usable GPU (and why), also sent to `warn`, before `notice`. */
+  webgpuNotice?: string;
   /** How the choice was made: what was requested, what was tried and why it failed. */
   detail: string;
   /** One line for logs, e.g. `wasm (SIMD, 2 threads, 9 kernel patches) — auto; tensorflow-gpu, tensorflow: libtensorflow not installed`. */
@@ -162,6 +178,7 @@ function shortReason(why: string): string {
   if (why.includes('no native addon')) return 'libtensorflow not installed';
   if (why.includes('is not installed')) return 'package not installed';
   if (why.includes('OpenBLAS addon')) return 'OpenBLAS addon not available';
+  if (why.includes('no GPU adapter')) return 'no GPU adapter';
   return why.length > 60 ? `${why.slice(0, 57)}…` : why;
 }
 
@@ -174,6 +191,8 @@ function describe(s: Omit<SelectedBackend, 'description'>, how: string, failed: 
   } else if (s.backend === 'blas') {
     parts.push(`OpenBLAS GEMM, ${plural(s.threads)}`, `wasm ${s.simd ? 'SIMD' : 'no SIMD'}, ${plural(s.wasmThreads ?? 1)}`);
     if (s.patches.length) parts.push(`${s.patches.length} kernel patches`);
+  } else if (s.backend === 'webgpu') {
+    parts.push(`WebGPU on ${s.adapter ?? 'unknown adapter'}`, `self-check ${(s.selfCheckError ?? Number.NaN).toExponential(1)} of cpu`);
   } else if (s.backend === 'cpu') {
     parts.push('plain JS, 1 thread');
   } else {
@@ -208,13 +227,47 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
 
   // Why the OpenBLAS addon could not be loaded, when `auto` had to skip `blas` for that.
   let blasMissing: string | undefined;
+  // Why no GPU could be used, when `auto` had to skip `webgpu` for that.
+  let webgpuMissing: string | undefined;
   const finish = (s: Omit<SelectedBackend, 'description' | 'tfjsBackend' | 'detail'>, note?: string): SelectedBackend => {
     const detail = [how, ...failed.map((f) => `${f.backend} unavailable (${f.why})`), ...(note ? [note] : [])].join('; ');
     const notice = blasMissing ? `notice: blas (OpenBLAS GEMM) unavailable: ${blasMissing}; using ${s.backend}. To enable it: ${BLAS_INSTALL_HINT}.` : undefined;
-    const full = { ...s, tfjsBackend: tf.getBackend(), detail, ...(notice ? { notice } : {}) };
+    const webgpuNotice = webgpuMissing ? `notice: webgpu (GPU) unavailable: ${webgpuMissing}; using ${s.backend}.` : undefined;
+    const full = { ...s, tfjsBackend: tf.getBackend(), detail, ...(notice ? { notice } : {}), ...(webgpuNotice ? { webgpuNotice } : {}) };
+    if (webgpuNotice) warn(webgpuNotice);
     if (notice) warn(notice);
     return { ...full, description: describe(full, [how, ...(note ? [note] : [])].join('; '), failed) };
   };
+
+  if (choice === 'auto' || choice === 'webgpu') {
+    const gpu = await (options.initWebGpu ?? initWebGpu)();
+    let why: string;
+    if (!gpu.ok) why = gpu.reason;
+    else if (choice === 'auto' && gpu.adapter.software) why = `only a software adapter, ${adapterLabel(gpu.adapter)}, no faster than the CPU backends`;
+    else {
+      const label = adapterLabel(gpu.adapter);
+      const check = await selfCheckBackend(gpu.tfjsBackend).catch((e: unknown) => firstLine(e));
+      if (typeof check === 'string') why = `${label} initialised but could not run: ${check}`;
+      else if (!check.ok) {
+        throw new BackendError(
+          `backend "webgpu" (${label}) fails its numeric self-check against cpu: ${check.worst.name} ` +
+            `${check.worst.error ? `threw (${check.worst.error})` : `has a max relative error of ${check.worst.relativeError.toExponential(2)} (tolerance ${check.tolerance})`}, so its results cannot be trusted; ` +
+            'use another backend: --backend blas or --backend wasm (or MOEPP_BACKEND=wasm).',
+        );
+      } else {
+        if (!(await tf.setBackend(gpu.tfjsBackend))) throw new BackendError(`backend "webgpu" (${label}) passed its self-check but could not be activated`);
+        return finish({ backend: 'webgpu', threads: 1, adapter: label, selfCheckError: check.worst.relativeError, patches: [] });
+      }
+    }
+    if (choice === 'webgpu') {
+      throw new BackendError(
+        `backend "webgpu" cannot be used: ${why}. On a GPU machine, install its Vulkan driver and loader (libvulkan1); ` +
+          'or use another backend: --backend wasm (or MOEPP_BACKEND=wasm).',
+      );
+    }
+    failed.push({ backend: 'webgpu', why });
+    webgpuMissing = why;
+  }
 
   for (const native of NATIVE) {
     if (choice !== 'auto' && choice !== native.backend) continue;

@@ -3,8 +3,9 @@ import { selectExecutor } from './select-executor.ts';
 import { BackendError } from './select-backend.ts';
 
 describe('expert executor selection', () => {
-  it('auto: tf-ops on native TensorFlow, host on wasm and cpu', () => {
+  it('auto: tf-ops on native TensorFlow and webgpu, host on wasm and cpu', () => {
     expect(selectExecutor('tensorflow', undefined, {})).toBe('tf-ops');
+    expect(selectExecutor('webgpu', undefined, {})).toBe('tf-ops');
     expect(selectExecutor('tensorflow-gpu', undefined, {})).toBe('tf-ops');
     expect(selectExecutor('wasm', undefined, {})).toBe('host');
     expect(selectExecutor('cpu', 'auto', {})).toBe('host');

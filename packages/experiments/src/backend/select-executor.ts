@@ -1,6 +1,8 @@
 /**
  * Which expert executor a run uses (@moepp/core's executors/): `tf-ops` on native TensorFlow,
- * whose gather and segment-sum kernels are fast, `host` everywhere else (wasm and cpu). An
+ * whose gather and segment-sum kernels are fast, and on `webgpu`, whose tensors live on the GPU
+ * (the host executor reads each layer's rows to the host and waits for the GPU to get them);
+ * `host` everywhere else (wasm, blas, cpu). An
  * explicit choice (`--executor`, else `MOEPP_EXECUTOR`) overrides it; the result is recorded in
  * every run's environment.json.
  */
@@ -13,6 +15,7 @@ export const EXECUTOR_CHOICES = ['auto', ...EXECUTOR_NAMES] as const;
  * @example
  * selectExecutor('wasm', undefined); // 'host'
  * selectExecutor('tensorflow', undefined); // 'tf-ops'
+ * selectExecutor('webgpu', undefined); // 'tf-ops'
  */
 export function selectExecutor(backend: string, requested: string | undefined, env: Record<string, string | undefined> = process.env): ExecutorName {
   const fromOption = requested !== undefined && requested !== '';
@@ -22,5 +25,5 @@ export function selectExecutor(backend: string, requested: string | undefined, e
     throw new BackendError(`unknown executor "${raw}" (from ${fromOption ? '--executor' : 'MOEPP_EXECUTOR'}); valid values: ${EXECUTOR_CHOICES.join(', ')}`);
   }
   if (choice !== 'auto') return choice as ExecutorName;
-  return backend === 'tensorflow' || backend === 'tensorflow-gpu' ? 'tf-ops' : 'host';
+  return backend === 'tensorflow' || backend === 'tensorflow-gpu' || backend === 'webgpu' ? 'tf-ops' : 'host';
 }

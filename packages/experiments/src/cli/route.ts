@@ -23,7 +23,7 @@ const program = new Command()
   .argument('<run-folder>', 'a run folder, e.g. results/default/moepp-tau0.75--seed1')
   .option('--text <sentence>', 'a sentence to route (repeatable; default: three Brown-like sentences)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--json', 'print JSON instead of tables')
-  .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | blas | wasm | cpu', 'cpu')
+  .option('--backend <name>', 'auto | webgpu | tensorflow-gpu | tensorflow | blas | wasm | cpu', 'cpu')
   .showHelpAfterError();
 
 async function main(): Promise<void> {

@@ -1,0 +1,79 @@
+/**
+ * `pnpm gpu:bundle` as the GPU machine uses it: built into a folder outside the repository (so
+ * nothing resolves from the repo's node_modules), then run from there with plain `node` — the
+ * backend check, a webgpu request without a GPU, the blas fallback, and the smoke study.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '@moepp/run-format';
+
+const root = repoRoot();
+const dist = join(mkdtempSync(join(tmpdir(), 'moepp-bundle-')), 'dist');
+const built = spawnSync(process.execPath, [join(root, 'bench/gpu/build-bundle.mjs'), '--out', dist], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+
+function bytesUnder(path: string): number {
+  const st = statSync(path);
+  return st.isDirectory() ? readdirSync(path).reduce((sum, entry) => sum + bytesUnder(join(path, entry)), 0) : st.size;
+}
+
+/** Runs a bundled CLI from the bundle's folder, with no install and none of the test's MOEPP_ settings. */
+function run(cli: string, args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MOEPP_') && k !== 'NODE_PATH' && k !== 'NODE_OPTIONS'));
+  const r = spawnSync(process.execPath, [join(dist, cli), ...args], { cwd: dist, encoding: 'utf8', env: { ...clean, ...env }, timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('pnpm gpu:bundle', () => {
+  it('builds the three CLIs with their wasm, native and data files, under the 64 MiB a GPU run carries', () => {
+    expect(built.stderr).toBe('');
+    expect(built.status).toBe(0);
+    for (const file of ['ablate.mjs', 'bench.mjs', 'backend-check.mjs', 'tfjs-backend-wasm-simd.wasm', 'experiments/default.yaml', 'experiments/presets/smoke.yaml']) {
+      expect(existsSync(join(dist, file)), file).toBe(true);
+    }
+    const manifest = JSON.parse(readFileSync(join(dist, 'moepp-bundle.json'), 'utf8'));
+    expect(manifest.format).toBe('moepp-bundle');
+    expect(manifest.commit).toMatch(/^[0-9a-f]{40}(\+dirty)?$/);
+    expect(existsSync(join(dist, 'node_modules/webgpu/dist/linux-x64/dawn.node'))).toBe(true);
+    expect(bytesUnder(dist)).toBeLessThan(64 * 2 ** 20);
+  });
+
+  it('checks wasm against cpu from the bundle alone', () => {
+    const r = run('backend-check.mjs', ['--backend', 'wasm']);
+    expect(r.stderr).not.toMatch(/Cannot find|ERR_MODULE_NOT_FOUND/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^backend: wasm \(SIMD, 1 thread, \d+ kernel patches\) — requested by --backend$/m);
+    expect(r.stdout).toMatch(/ok {3}MoE\+\+ layer forward .*: max relative error \d\.\d\de-\d+/);
+    expect(r.stdout).toContain('self-check against cpu: passed (tolerance 0.0001)');
+  });
+
+  it('without a GPU: webgpu asked for is one error line; auto without the OpenBLAS addon says so and runs wasm', () => {
+    const gpu = run('backend-check.mjs', ['--backend', 'webgpu']);
+    if (gpu.status === 0) return; // this machine has a GPU after all
+    expect(gpu.status).toBe(1);
+    const errors = gpu.stderr.split('\n').filter((l) => l.startsWith('error: '));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^error: backend "webgpu" cannot be used: .+; or use another backend: --backend wasm \(or MOEPP_BACKEND=wasm\)\.$/);
+
+    const auto = run('backend-check.mjs', [], { MOEPP_BLAS_ADDON: join(dist, 'no-such-addon.node') });
+    expect(auto.status).toBe(0);
+    expect(auto.stderr).toMatch(/^notice: webgpu \(GPU\) unavailable: .+; using wasm\.$/m);
+    expect(auto.stderr).toMatch(/^notice: blas \(OpenBLAS GEMM\) unavailable: the OpenBLAS addon is not built \(.*no-such-addon\.node does not exist\); using wasm\. To enable it: .+$/m);
+    expect(auto.stdout).toMatch(/^backend: wasm /m);
+  });
+
+  it('trains the smoke study from the bundle, recording the commit it was built from', () => {
+    const results = join(dist, '..', 'results');
+    const r = run('ablate.mjs', ['smoke', '--base', 'smoke', '--backend', 'wasm', '--no-report', '--results', results]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\| moepp +\| 1 +\|/);
+    const summary = JSON.parse(readFileSync(join(results, 'smoke', 'moepp--seed1', 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ status: 'complete', steps: 6, backend: 'wasm' });
+    const environment = JSON.parse(readFileSync(join(results, 'smoke', 'moepp--seed1', 'environment.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(dist, 'moepp-bundle.json'), 'utf8'));
+    expect(environment).toMatchObject({ backend: 'wasm', gitCommit: manifest.commit });
+    expect(environment.packages['@tensorflow/tfjs-core']).toBe('4.22.0');
+  });
+});
