@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { loadStudy, planStudy, type PlannedRun } from '../studies/study-config.ts';
 import { prepareRunData } from '../runs/prepare-run-data.ts';
 import { RunFolder } from '../runs/run-folder.ts';
-import { NonFiniteLossError, RunInterrupted, trainRun } from './trainer.ts';
+import { NonFiniteLossError, RunInterrupted, trainRun, type TrainRunOptions } from './trainer.ts';
+import { fingerprintRun } from '../runs/run-fingerprint.ts';
+import { CheckpointStore } from '../runs/checkpoint-store.ts';
 import { repoRoot, type RunSummary } from '@moepp/run-format';
 import { useTestBackend } from '../testing/test-backend.ts';
 import type { PreparedData } from '../data/index.ts';
@@ -21,6 +23,11 @@ const root = repoRoot();
 let backend: Awaited<ReturnType<typeof useTestBackend>> = { backend: 'wasm', threads: 1, executor: 'host' };
 let runs: PlannedRun[];
 let data: PreparedData;
+
+/** `trainRun` with the run's fingerprint, as `runStudy` passes it. */
+function train(options: Omit<TrainRunOptions, 'fingerprint'>) {
+  return trainRun({ ...options, fingerprint: fingerprintRun(options.config, root) });
+}
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'moepp-run-'));
@@ -42,7 +49,7 @@ describe('trainer on the smoke preset (wasm)', () => {
 
   it('a run writes every file of the run-folder format and is complete', async () => {
     const folder = new RunFolder(join(scratch(), runs[1].runId));
-    const summary = await trainRun({ folder, config: runs[1].config, data, backend });
+    const summary = await train({ folder, config: runs[1].config, data, backend });
     for (const f of ['config.json', 'environment.json', 'metrics.csv', 'eval.csv', 'routing.json', 'summary.json', 'checkpoint/model.safetensors', 'checkpoint/optimizer.safetensors', 'checkpoint/state.json']) {
       expect(existsSync(folder.path(f)), f).toBe(true);
     }
@@ -66,14 +73,14 @@ describe('trainer on the smoke preset (wasm)', () => {
   it('an interrupted run resumes to exactly the final metrics of an uninterrupted one', async () => {
     const dir = scratch();
     const whole = new RunFolder(join(dir, 'whole'));
-    const reference = await trainRun({ folder: whole, config: runs[0].config, data, backend });
+    const reference = await train({ folder: whole, config: runs[0].config, data, backend });
 
     const interrupted = new RunFolder(join(dir, 'interrupted'));
-    await expect(trainRun({ folder: interrupted, config: runs[0].config, data, backend, stopAfterSteps: 4 })).rejects.toBeInstanceOf(RunInterrupted);
+    await expect(train({ folder: interrupted, config: runs[0].config, data, backend, stopAfterSteps: 4 })).rejects.toBeInstanceOf(RunInterrupted);
     expect(interrupted.isComplete()).toBe(false);
     // Simulate a kill between the two renames of a checkpoint swap: only checkpoint-prev/ remains.
     renameSync(interrupted.path('checkpoint'), interrupted.path('checkpoint-prev'));
-    const resumed = await trainRun({ folder: interrupted, config: runs[0].config, data, backend });
+    const resumed = await train({ folder: interrupted, config: runs[0].config, data, backend });
 
     const strip = (s: RunSummary) => ({ val: s.val, test: s.test, loss: s.train.finalLoss, params: s.params, tokens: s.tokens });
     expect(strip(resumed)).toEqual(strip(reference));
@@ -83,17 +90,17 @@ describe('trainer on the smoke preset (wasm)', () => {
 
   it('the same seed gives the same run; another seed does not', async () => {
     const dir = scratch();
-    const a = await trainRun({ folder: new RunFolder(join(dir, 'a')), config: runs[1].config, data, backend });
-    const b = await trainRun({ folder: new RunFolder(join(dir, 'b')), config: runs[1].config, data, backend });
-    const c = await trainRun({ folder: new RunFolder(join(dir, 'c')), config: { ...runs[1].config, seed: 2 }, data, backend });
+    const a = await train({ folder: new RunFolder(join(dir, 'a')), config: runs[1].config, data, backend });
+    const b = await train({ folder: new RunFolder(join(dir, 'b')), config: runs[1].config, data, backend });
+    const c = await train({ folder: new RunFolder(join(dir, 'c')), config: { ...runs[1].config, seed: 2 }, data, backend });
     expect(b.val).toEqual(a.val);
     expect(c.val).not.toEqual(a.val);
   });
 
   it('refuses to continue a folder that holds another config', async () => {
     const folder = new RunFolder(join(scratch(), 'x'));
-    await expect(trainRun({ folder, config: runs[0].config, data, backend, stopAfterSteps: 1 })).rejects.toBeInstanceOf(RunInterrupted);
-    await expect(trainRun({ folder, config: runs[1].config, data, backend })).rejects.toThrow(/different config.*--force/);
+    await expect(train({ folder, config: runs[0].config, data, backend, stopAfterSteps: 1 })).rejects.toBeInstanceOf(RunInterrupted);
+    await expect(train({ folder, config: runs[1].config, data, backend })).rejects.toThrow(/other settings.*model\.moe\.experts\.zero: — → 1.*--force/);
   });
 
   it('a diverging run stops at the step with a clear error and keeps its last good checkpoint', async () => {
@@ -103,10 +110,10 @@ describe('trainer on the smoke preset (wasm)', () => {
     config.training.warmupSteps = 0;
     config.training.clip = 1e30;
     config.training.checkpointEvery = 1;
-    const error = await trainRun({ folder, config, data, backend }).catch((e: unknown) => e);
+    const error = await train({ folder, config, data, backend }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NonFiniteLossError);
     expect((error as Error).message).toMatch(/training diverged at step \d+: the (loss|gradient norm) is not finite.*checkpoint \(step \d+\) is kept/);
     expect(folder.isComplete()).toBe(false);
-    expect(folder.checkpointDir()).not.toBeNull();
+    expect(new CheckpointStore(folder.dir).newest()).not.toBeNull();
   });
 });
