@@ -130,8 +130,7 @@ async function trainLockedRun(folder: RunFolder, run: PlannedRun, fingerprint: R
       return null;
     }
   }
-  const resuming = existsSync(join(folder.dir, 'checkpoint'));
-  log(`[${run.index}] ${run.runId}: ${resuming ? 'resuming from its checkpoint' : 'training'} (${run.config.training.steps} steps)`);
+  log(`[${run.index}] ${run.runId}: training (${run.config.training.steps} steps)`);
   const data = await prepareRunData(run.config.data, options.repoRoot);
   const summary = await trainRun({
     folder, config: run.config, fingerprint, data, backend: options.backend,

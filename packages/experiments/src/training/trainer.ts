@@ -125,6 +125,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   const checkpoint = store.settle();
   let checkpointStep = checkpoint?.step ?? null;
   if (checkpoint) {
+    options.log?.(`resuming from the checkpoint at step ${checkpoint.step}`);
     const json = <T>(name: string): T => JSON.parse(checkpoint.files[name].toString('utf8')) as T;
     state = json<CheckpointState>('state.json');
     timingBefore = json<CheckpointTiming>('timing.json');
