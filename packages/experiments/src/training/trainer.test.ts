@@ -6,13 +6,15 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-wasm';
-import { existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadStudy, planStudy, type PlannedRun } from '../studies/study-config.ts';
 import { prepareRunData } from '../runs/prepare-run-data.ts';
 import { RunFolder } from '../runs/run-folder.ts';
-import { NonFiniteLossError, RunInterrupted, trainRun, type TrainRunOptions } from './trainer.ts';
+import { NonFiniteLossError, RunInterrupted, trainRun, UnhealthyCheckpointError, type TrainRunOptions } from './trainer.ts';
+import { MAX_WEIGHT_MAGNITUDE } from './checkpoint-health.ts';
+import { decodeSafetensors } from '@moepp/core';
 import { fingerprintRun } from '../runs/run-fingerprint.ts';
 import { CheckpointStore } from '../runs/checkpoint-store.ts';
 import { repoRoot, type RunSummary } from '@moepp/run-format';
@@ -27,6 +29,13 @@ let data: PreparedData;
 /** `trainRun` with the run's fingerprint, as `runStudy` passes it. */
 function train(options: Omit<TrainRunOptions, 'fingerprint'>) {
   return trainRun({ ...options, fingerprint: fingerprintRun(options.config, root) });
+}
+
+/** The largest weight magnitude in a model.safetensors file. */
+function maxAbsWeight(bytes: Uint8Array): number {
+  let max = 0;
+  for (const t of decodeSafetensors(bytes).tensors.values()) for (const v of t.data) max = Math.max(max, Math.abs(v));
+  return max;
 }
 
 function scratch(): string {
@@ -103,7 +112,7 @@ describe('trainer on the smoke preset (wasm)', () => {
     await expect(train({ folder, config: runs[1].config, data, backend })).rejects.toThrow(/other settings.*model\.moe\.experts\.zero: — → 1.*--force/);
   });
 
-  it('a diverging run stops at the step with a clear error and keeps its last good checkpoint', async () => {
+  it('a run diverging from the start stops with a clear error and keeps no checkpoint of blown-up weights', async () => {
     const folder = new RunFolder(join(scratch(), 'diverge'));
     const config = structuredClone(runs[1].config);
     config.training.lr = 1e30;
@@ -111,9 +120,74 @@ describe('trainer on the smoke preset (wasm)', () => {
     config.training.clip = 1e30;
     config.training.checkpointEvery = 1;
     const error = await train({ folder, config, data, backend }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(NonFiniteLossError);
-    expect((error as Error).message).toMatch(/training diverged at step \d+: the (loss|gradient norm) is not finite.*checkpoint \(step \d+\) is kept/);
+    expect([NonFiniteLossError, UnhealthyCheckpointError]).toContain((error as Error).constructor);
+    expect((error as Error).message).toMatch(/training diverged at step \d+: .*(No checkpoint was kept|checkpoint \(step \d+\) is kept)/);
     expect(folder.isComplete()).toBe(false);
-    expect(new CheckpointStore(folder.dir).newest()).not.toBeNull();
+    // Whatever is kept passed the health check: on main a checkpoint of weights near 1e30 was kept.
+    const kept = new CheckpointStore(folder.dir).newest();
+    if (kept) expect(maxAbsWeight(kept.files['model.safetensors'])).toBeLessThanOrEqual(MAX_WEIGHT_MAGNITUDE);
+  });
+
+  it('a run that diverges later keeps its last good checkpoint, names its step, and resumes from it', async () => {
+    const folder = new RunFolder(join(scratch(), 'later'));
+    const config = structuredClone(runs[1].config);
+    config.training.checkpointEvery = 1;
+    await expect(train({ folder, config, data, backend, stopAfterSteps: 3 })).rejects.toBeInstanceOf(RunInterrupted);
+    // The same run's later steps diverge: continued (under its own fingerprint) with an absurd rate.
+    const diverging = structuredClone(config);
+    Object.assign(diverging.training, { lr: 1e30, minLr: 1e30, clip: 1e30 });
+    const fingerprint = fingerprintRun(config, root);
+    const error = await trainRun({ folder, config: diverging, fingerprint, data, backend }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnhealthyCheckpointError);
+    expect((error as Error).message).toMatch(/training diverged at step 4: weight .* at step 4 \(beyond ±10000\), so it is not checkpointed\. The last good checkpoint \(step 3\) is kept: rerunning unchanged resumes from step 3/);
+    const kept = new CheckpointStore(folder.dir).newest();
+    expect(kept?.step).toBe(3);
+    const largest = maxAbsWeight(kept?.files['model.safetensors'] as Buffer);
+    expect(largest).toBeGreaterThan(0);
+    expect(largest).toBeLessThan(10);
+    const lines: string[] = [];
+    const resumed = await train({ folder, config, data, backend, log: (l) => lines.push(l) });
+    expect(lines).toContain('resuming from the checkpoint at step 3');
+    expect(resumed.steps).toBe(6);
+  });
+
+  it('resumes from a complete checkpoint-next/ when a crash left checkpoint/ swapped out and checkpoint-prev/ half removed', async () => {
+    const dir = scratch();
+    const whole = new RunFolder(join(dir, 'whole'));
+    const reference = await train({ folder: whole, config: runs[0].config, data, backend });
+    const crashed = new RunFolder(join(dir, 'crashed'));
+    await expect(train({ folder: crashed, config: runs[0].config, data, backend, stopAfterSteps: 4 })).rejects.toBeInstanceOf(RunInterrupted);
+    // Issue 11, case 4: the newest complete checkpoint sits in checkpoint-next/, and checkpoint-prev/ lost a file.
+    cpSync(crashed.path('checkpoint'), crashed.path('checkpoint-next'), { recursive: true });
+    renameSync(crashed.path('checkpoint'), crashed.path('checkpoint-prev'));
+    rmSync(crashed.path('checkpoint-prev/model.safetensors'));
+    const lines: string[] = [];
+    const resumed = await train({ folder: crashed, config: runs[0].config, data, backend, log: (l) => lines.push(l) });
+    expect(lines.join('\n')).toMatch(/checkpoint-prev\/model\.safetensors is missing \(corrupt\): resuming from the intact checkpoint at step 3/);
+    expect(resumed.val).toEqual(reference.val);
+    expect(csvWithoutTiming(crashed.path('metrics.csv'))).toEqual(csvWithoutTiming(whole.path('metrics.csv')));
+  });
+
+  it('a bit-flipped checkpoint is named as corrupt, not trained on', async () => {
+    const folder = new RunFolder(join(scratch(), 'flipped'));
+    await expect(train({ folder, config: runs[0].config, data, backend, stopAfterSteps: 4 })).rejects.toBeInstanceOf(RunInterrupted);
+    const model = folder.path('checkpoint/model.safetensors');
+    const bytes = readFileSync(model);
+    bytes[bytes.length - 3] ^= 0x40;
+    writeFileSync(model, bytes);
+    await expect(train({ folder, config: runs[0].config, data, backend })).rejects.toThrow(/checkpoint\/model\.safetensors does not match its checksum.*no intact checkpoint is left.*--force/);
+    expect(folder.isComplete()).toBe(false);
+  });
+
+  it('wallSeconds counts every process that trained the run', async () => {
+    const folder = new RunFolder(join(scratch(), 'wall'));
+    const slowStep = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+    // Steps 1–3 (checkpointed at 3) take ≥ 0.75 s in the first process.
+    await expect(train({ folder, config: runs[0].config, data, backend, stopAfterSteps: 4, onStep: slowStep })).rejects.toBeInstanceOf(RunInterrupted);
+    const started = performance.now();
+    const summary = await train({ folder, config: runs[0].config, data, backend });
+    const secondProcess = (performance.now() - started) / 1000;
+    expect(summary.wallSeconds).toBeGreaterThanOrEqual(0.75 + 0.5 * secondProcess);
+    expect(summary.wallSeconds).toBeGreaterThan(secondProcess);
   });
 });

@@ -144,8 +144,11 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   const metricColumns = metricsCsvColumns(moeLayers);
   const resumedFrom = state.step;
   /** Writes a checkpoint of the current step, unless its model fails the health check. */
-  const saveCheckpoint = (previousLosses: readonly number[]) => {
-    const problem = checkpointHealthProblem(state.step, state.lastLoss, previousLosses, [...params].map(([name, v]) => [name, v.dataSync()] as [string, ArrayLike<number>]));
+  const saveCheckpoint = () => {
+    // The weights' own loss, on one validation batch (the same each time; no training state used).
+    const { result } = evaluate(model, data.validation, { ...shape, maxWindows: t.batchSize });
+    const weights = [...params].map(([name, v]) => [name, v.dataSync()] as [string, ArrayLike<number>]);
+    const problem = checkpointHealthProblem(state.step, result.loss, state.recentLosses, weights);
     if (problem) throw new UnhealthyCheckpointError(state.step, problem, checkpointStep);
     const timing: CheckpointTiming = { trainSeconds: timingBefore.trainSeconds + trainSeconds, wallSeconds: wallSeconds() };
     store.write(state.step, {
@@ -199,8 +202,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       const stepTokens = t.batchSize * t.seqLen * t.gradAccumulation;
       const seconds = (performance.now() - stepStart) / 1000;
       trainSeconds += seconds;
-      const previousLosses = state.recentLosses;
-      state = { ...state, step: step + 1, tokens: state.tokens + stepTokens, lastLoss: loss, recentLosses: [...previousLosses, loss].slice(-LOSS_TREND_STEPS) };
+      state = { ...state, step: step + 1, tokens: state.tokens + stepTokens, lastLoss: loss, recentLosses: [...state.recentLosses, loss].slice(-LOSS_TREND_STEPS) };
       const ffnMean = moeLayers ? ffnPerLayer.reduce((a, b) => a + b, 0) / moeLayers : 0;
       folder.appendCsv('metrics.csv', metricColumns, [{
         step: step + 1, tokens: state.tokens, loss, ce, aux_loss: aux, z_loss: z, lr, grad_norm: gradNorm,
@@ -215,7 +217,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
         folder.appendCsv('eval.csv', EVAL_CSV_COLUMNS, [{ step: step + 1, split: 'val', loss: result.loss, perplexity: result.perplexity, accuracy: result.accuracy, tokens_per_s: result.tokensPerSecond }]);
       }
       const stopping = !last && options.shouldStop?.() === true;
-      if ((step + 1) % t.checkpointEvery === 0 || last || stopping) saveCheckpoint(previousLosses);
+      if ((step + 1) % t.checkpointEvery === 0 || last || stopping) saveCheckpoint();
       if (stopping) throw new RunStopped(config.runId, step + 1, t.steps, checkpointStep);
       if (options.stopAfterSteps !== undefined && step + 1 - resumedFrom >= options.stopAfterSteps && !last) throw new RunInterrupted(`stopped after step ${step + 1}`);
       // Lets signal handlers run between steps (the step itself never yields).
