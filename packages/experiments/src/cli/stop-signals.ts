@@ -5,8 +5,8 @@
  *
  * Under `pnpm ablate` this process is a child of tsx, a child of a shell, a child of pnpm: when
  * one of those launchers is killed outright (SIGKILL, a closed terminal) nothing is signalled
- * down to here, and training would go on unseen. So on Linux the launcher processes up to pnpm
- * are watched (a killed one's child is re-parented), and their death counts as a SIGTERM. Without pnpm among the ancestors (node run
+ * down to here, and training would go on unseen. So on Linux the launcher processes up to the
+ * outermost pnpm (or npx) are watched (a killed one's child is re-parented), and their death counts as a SIGTERM. Without pnpm among the ancestors (node run
  * by hand, `nohup`) nothing is watched: a shell that exits must not stop a run started to outlive it.
  */
 import { readFileSync } from 'node:fs';
@@ -36,14 +36,18 @@ function commandLine(pid: number): string {
   }
 }
 
-/** The ancestors from the parent up to the first pnpm process, or [] when pnpm is not among them. */
+/**
+ * The ancestors from the parent up to the outermost package-manager process (pnpm, or the npx /
+ * npm exec that started it), or [] when there is none among them.
+ */
 export function launcherPids(from: number = process.ppid): number[] {
   const chain: number[] = [];
-  for (let pid: number | null = from; pid !== null && pid > 1 && chain.length < 8; pid = parentOf(pid)) {
+  let outermost = -1;
+  for (let pid: number | null = from; pid !== null && pid > 1 && chain.length < 12; pid = parentOf(pid)) {
     chain.push(pid);
-    if (/\bpnpm\b/.test(commandLine(pid))) return chain;
+    if (/\b(pnpm|npx|npm exec)\b/.test(commandLine(pid))) outermost = chain.length;
   }
-  return [];
+  return chain.slice(0, Math.max(0, outermost));
 }
 
 /**
