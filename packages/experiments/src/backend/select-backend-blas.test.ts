@@ -35,7 +35,7 @@ const withoutNative = !nativeAddonInstalled();
 describe('selectBackend: blas', () => {
   it.runIf(withoutNative)('auto falls back to wasm with a one-line notice saying what to install when the addon is missing', async () => {
     const warnings: string[] = [];
-    const b = await selectBackend({ env: {}, threads: 1, loadBlas: missingBlas, initWebGpu: noGpu, warn: (line) => warnings.push(line) });
+    const b = await selectBackend({ env: {}, threads: 1, loadBlas: missingBlas, initWebGpu: noGpu, gpuDevicePresent: () => true, warn: (line) => warnings.push(line) });
     expect(b.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(blasKernelsRegistered()).toBe(false);
@@ -50,7 +50,7 @@ describe('selectBackend: blas', () => {
 
   it.runIf(withoutNative)('MOEPP_BLAS_ADDON pointing at a missing file is a missing addon too', async () => {
     const warnings: string[] = [];
-    const b = await selectBackend({ env: { MOEPP_BLAS_ADDON: '/nonexistent/moepp_blas.node' }, threads: 1, initWebGpu: noGpu, warn: (line) => warnings.push(line) });
+    const b = await selectBackend({ env: { MOEPP_BLAS_ADDON: '/nonexistent/moepp_blas.node' }, threads: 1, initWebGpu: noGpu, gpuDevicePresent: () => true, warn: (line) => warnings.push(line) });
     expect(b.backend).toBe('wasm');
     expect(warnings).toHaveLength(2);
     expect(warnings[1]).toContain('the OpenBLAS addon is not built (/nonexistent/moepp_blas.node does not exist)');
@@ -77,7 +77,7 @@ describe('selectBackend: blas', () => {
   it.runIf(blas.ok && withoutNative)('auto picks blas when the addon loads: OpenBLAS threads from --threads, read back from the library, recorded in the run environment', async () => {
     if (!blas.ok) return;
     const warnings: string[] = [];
-    const b = await selectBackend({ env: {}, threads: 2, initWebGpu: noGpu, warn: (line) => warnings.push(line) });
+    const b = await selectBackend({ env: {}, threads: 2, initWebGpu: noGpu, gpuDevicePresent: () => true, warn: (line) => warnings.push(line) });
     expect(b.backend).toBe('blas');
     expect(b.tfjsBackend).toBe('wasm'); // heap-io and core's host paths recognise the heap by this name
     expect(tf.getBackend()).toBe('wasm');

@@ -76,8 +76,28 @@ describe('selectBackend: webgpu', () => {
     expect(tf.getBackend()).toBe(before);
   });
 
+  it('auto looks for a GPU only where a GPU device node exists; asked for by name, always', async () => {
+    let calls = 0;
+    const counted = async () => {
+      calls += 1;
+      return standIn('stand-in-gpu')();
+    };
+    const warnings: string[] = [];
+    const cpuMachine = await selectBackend({ env: {}, loadBlas: missingBlas, initWebGpu: counted, gpuDevicePresent: () => false, warn: (line) => warnings.push(line) });
+    expect(calls).toBe(0);
+    expect(cpuMachine.backend).toBe('wasm');
+    expect(cpuMachine.webgpuNotice).toBe('notice: webgpu (GPU) unavailable: no GPU device (/dev/nvidiactl, /dev/dri/renderD*); using wasm.');
+    const named = await selectBackend({ requested: 'webgpu', env: {}, initWebGpu: counted, gpuDevicePresent: () => false });
+    expect(calls).toBe(1);
+    expect(named.backend).toBe('webgpu');
+    const gpuMachine = await selectBackend({ env: {}, loadBlas: missingBlas, initWebGpu: counted, gpuDevicePresent: () => true });
+    expect(calls).toBe(2);
+    expect(gpuMachine.backend).toBe('webgpu');
+    await tf.setBackend('wasm');
+  });
+
   it('auto prefers a GPU that passes the self-check, and runs the tf-ops executor there', async () => {
-    const b = await selectBackend({ env: {}, loadBlas: missingBlas, initWebGpu: standIn('stand-in-gpu') });
+    const b = await selectBackend({ env: {}, loadBlas: missingBlas, initWebGpu: standIn('stand-in-gpu'), gpuDevicePresent: () => true });
     expect(b).toMatchObject({ backend: 'webgpu', tfjsBackend: 'stand-in-gpu', adapter: 'nvidia hopper (NVIDIA H200 (stand-in))', threads: 1 });
     expect(tf.getBackend()).toBe('stand-in-gpu');
     expect(b.selfCheckError).toBeLessThanOrEqual(SELF_CHECK_TOLERANCE);
@@ -91,7 +111,7 @@ describe('selectBackend: webgpu', () => {
   it('a GPU that fails the self-check is an error naming the case and its error, in auto and when asked for', async () => {
     await tf.setBackend('wasm');
     for (const requested of ['auto', 'webgpu']) {
-      const error = await failure(selectBackend({ requested, env: {}, loadBlas: missingBlas, initWebGpu: standIn('broken-matmul-gpu') }));
+      const error = await failure(selectBackend({ requested, env: {}, loadBlas: missingBlas, initWebGpu: standIn('broken-matmul-gpu'), gpuDevicePresent: () => true }));
       expect(error).toBeInstanceOf(BackendError);
       expect(error?.message).toMatch(
         /^backend "webgpu" \(nvidia hopper \(NVIDIA H200 \(stand-in\)\)\) fails its numeric self-check against cpu: matMul .+ has a max relative error of \d\.\d\de\+\d+ \(tolerance 0\.0001\), so its results cannot be trusted; use another backend: --backend blas or --backend wasm/,
@@ -104,7 +124,7 @@ describe('selectBackend: webgpu', () => {
   it('auto skips a software adapter (a CPU Vulkan) with a notice; asked for explicitly, it is used', async () => {
     const lavapipe = { ...H200, vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 19.1.7, 256 bits)', software: true };
     const warnings: string[] = [];
-    const b = await selectBackend({ env: {}, loadBlas: missingBlas, initWebGpu: standIn('stand-in-gpu', lavapipe), warn: (line) => warnings.push(line) });
+    const b = await selectBackend({ env: {}, loadBlas: missingBlas, initWebGpu: standIn('stand-in-gpu', lavapipe), gpuDevicePresent: () => true, warn: (line) => warnings.push(line) });
     expect(b.backend).toBe('wasm');
     expect(b.webgpuNotice).toBe('notice: webgpu (GPU) unavailable: only a software adapter, mesa (llvmpipe (LLVM 19.1.7, 256 bits)), no faster than the CPU backends; using wasm.');
     const explicit = await selectBackend({ requested: 'webgpu', env: {}, initWebGpu: standIn('stand-in-gpu', lavapipe) });

@@ -34,7 +34,7 @@ const withoutNative = !nativeAddonInstalled();
 describe('selectBackend', () => {
   it.runIf(withoutNative)('auto picks wasm with threads and kernel patches when native TensorFlow and the OpenBLAS addon cannot load', async () => {
     const warnings: string[] = [];
-    const b = await selectBackend({ env: noEnv, threads: 2, loadBlas: missingBlas, initWebGpu: noGpu, warn: (line) => warnings.push(line) });
+    const b = await selectBackend({ env: noEnv, threads: 2, loadBlas: missingBlas, initWebGpu: noGpu, gpuDevicePresent: () => true, warn: (line) => warnings.push(line) });
     expect(b.backend).toBe('wasm');
     expect(b.tfjsBackend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');

@@ -2,7 +2,7 @@
  * Run-time backend selection for the CLI, benchmarks and runs.
  *
  * `auto` takes the fastest backend that loads here: a GPU through WebGPU (`webgpu`: tfjs's WebGPU
- * backend on Dawn, see @moepp/backends' init-webgpu) when Dawn finds a hardware adapter and the
+ * backend on Dawn, see @moepp/backends' init-webgpu) where a GPU device node exists (gpu-device.ts), Dawn finds a hardware adapter and the
  * backend passes a numeric self-check against `cpu` (backend-self-check.ts), native TensorFlow
  * with CUDA (`@tensorflow/tfjs-node-gpu`), native TensorFlow on the CPU (`@tensorflow/tfjs-node`), then
  * `blas` — WebAssembly with the kernel patches of @moepp/backends and OpenBLAS GEMM kernels over
@@ -44,6 +44,7 @@ import {
   type WebGpuInit,
 } from '@moepp/backends';
 import { selfCheckBackend } from './backend-self-check.ts';
+import { GPU_DEVICE_NODES, gpuDevicePresent } from './gpu-device.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -83,6 +84,8 @@ export interface SelectBackendOptions {
   loadBlas?: () => BlasAddonLoad;
   /** Loads Dawn and registers tfjs's WebGPU backend (default: @moepp/backends' `initWebGpu`); tests inject a missing or a wrong one. */
   initWebGpu?: () => Promise<WebGpuInit>;
+  /** Whether this machine has a GPU device node (default: `gpuDevicePresent`); tests inject one. */
+  gpuDevicePresent?: () => boolean;
   /** Where the one-line fallback notice goes (default: `console.warn`). */
   warn?: (line: string) => void;
 }
@@ -239,7 +242,10 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     return { ...full, description: describe(full, [how, ...(note ? [note] : [])].join('; '), failed) };
   };
 
-  if (choice === 'auto' || choice === 'webgpu') {
+  // Without a GPU device node `auto` does not load Dawn at all: it would only print its own
+  // Vulkan warnings and find nothing. Asked for by name, it is always tried.
+  const skipGpu = choice === 'auto' && !(options.gpuDevicePresent ?? gpuDevicePresent)();
+  if (choice === 'webgpu' || (choice === 'auto' && !skipGpu)) {
     const gpu = await (options.initWebGpu ?? initWebGpu)();
     let why: string;
     if (!gpu.ok) why = gpu.reason;
@@ -265,6 +271,10 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
           'or use another backend: --backend wasm (or MOEPP_BACKEND=wasm).',
       );
     }
+    failed.push({ backend: 'webgpu', why });
+    webgpuMissing = why;
+  } else if (skipGpu) {
+    const why = `no GPU device (${GPU_DEVICE_NODES.join(', ')})`;
     failed.push({ backend: 'webgpu', why });
     webgpuMissing = why;
   }
