@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-wasm';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@moepp/run-format';
@@ -124,10 +124,12 @@ describe('pnpm ablate killed with SIGKILL inside a checkpoint write', () => {
     const whole = scratch();
     expect(ablate(whole).status).toBe(0);
     const expected = outcome(join(whole, 'smoke', 'moe--seed1'));
-    // Calls of the second write (after the first write's 7): mkdir, 5 files (manifest last),
-    // rename checkpoint → prev (13), rename next → checkpoint (14), then removing prev (15…).
+    // With n files per checkpoint (manifest included), the first write makes n + 2 calls (mkdir,
+    // the files, rename next → checkpoint); the second: mkdir, the files, rename checkpoint → prev
+    // (2n + 3), rename next → checkpoint (2n + 4), then removing prev (2n + 5…).
     // Killed between the renames, then again in the recovery's first removal; or killed mid-removal.
-    for (const kills of [['14', '1'], ['17']]) {
+    const n = readdirSync(join(whole, 'smoke', 'moe--seed1', 'checkpoint')).length;
+    for (const kills of [[String(2 * n + 4), '1'], [String(2 * n + 7)]]) {
       const results = scratch();
       for (const at of kills) {
         const killed = ablate(results, { MOEPP_KILL_AT_CHECKPOINT_OP: at });
