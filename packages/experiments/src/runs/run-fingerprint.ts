@@ -17,6 +17,9 @@ import { brownCorpusDir } from '../data/index.ts';
 import type { RunConfig } from '../studies/run-config.ts';
 import { corpusSource } from './prepare-run-data.ts';
 import type { RunFolder } from './run-folder.ts';
+// Imported, not read from disk, so that a bundle (pnpm gpu:bundle) carries the versions with it.
+import corePackage from '../../../core/package.json' with { type: 'json' };
+import experimentsPackage from '../../package.json' with { type: 'json' };
 
 export type RunFingerprint = Omit<RunFingerprintFile, 'formatVersion'>;
 type InputValue = RunFingerprint['inputs'][string];
@@ -54,9 +57,6 @@ function corpusSha256(config: RunConfig, repoRoot: string): string {
   return hash;
 }
 
-function packageVersion(relativeDir: string): string {
-  return (JSON.parse(readFileSync(join(import.meta.dirname, relativeDir, 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 /** Nested objects as dotted keys; arrays (expertsPerLayer, …) as their JSON. */
 function flatten(value: unknown, prefix: string, out: Record<string, InputValue>): void {
@@ -77,8 +77,8 @@ export function fingerprintRun(config: RunConfig, repoRoot: string): RunFingerpr
   flatten({ model: config.model, data: config.data, training: config.training, seed: config.seed, init: config.init }, '', inputs);
   inputs['data.corpusSha256'] = corpusSha256(config, repoRoot);
   inputs['code.formatVersion'] = FORMAT_VERSION;
-  inputs['code.@moepp/core'] = packageVersion('../../../core');
-  inputs['code.@moepp/experiments'] = packageVersion('../..');
+  inputs['code.@moepp/core'] = corePackage.version;
+  inputs['code.@moepp/experiments'] = experimentsPackage.version;
   const sorted = Object.fromEntries(Object.entries(inputs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return { fingerprint: sha256([JSON.stringify(sorted)]), inputs: sorted };
 }
