@@ -134,3 +134,34 @@ describe('loadStudy robustness', () => {
     expect(listStudies(join(tmp(), 'missing'))).toEqual([]);
   });
 });
+
+describe('loadStudy and run fingerprints', () => {
+  const fingerprint = (c: string) => c.repeat(64);
+  function studyWithFingerprints(): string {
+    const dir = tmp();
+    cpSync(join(FIXTURE_RESULTS, FIXTURE_STUDY), join(dir, FIXTURE_STUDY), { recursive: true });
+    const file = join(dir, FIXTURE_STUDY, 'study.json');
+    const study = JSON.parse(readFileSync(file, 'utf8'));
+    for (const r of study.runs) r.fingerprint = fingerprint('a');
+    writeFileSync(file, JSON.stringify(study));
+    for (const runId of ['moe--seed1', 'moe--seed2']) {
+      writeFileSync(join(dir, FIXTURE_STUDY, runId, 'fingerprint.json'), JSON.stringify({ formatVersion: 1, fingerprint: fingerprint('a'), inputs: {} }));
+    }
+    return dir;
+  }
+
+  it("reports only runs trained with study.json's settings for their id", () => {
+    const dir = studyWithFingerprints();
+    writeFileSync(join(dir, FIXTURE_STUDY, 'moe--seed2', 'fingerprint.json'), JSON.stringify({ formatVersion: 1, fingerprint: fingerprint('b'), inputs: {} }));
+    const s = loadStudy(dir, FIXTURE_STUDY);
+    expect(s.runs.map((r) => r.runId)).toContain('moe--seed1');
+    expect(s.runs.map((r) => r.runId)).not.toContain('moe--seed2');
+    expect(s.skipped).toContainEqual({ runId: 'moe--seed2', reason: expect.stringMatching(/^other settings: fingerprint.json differs from study.json's/) });
+    // A folder with no fingerprint cannot be matched either.
+    expect(s.skipped).toContainEqual({ runId: 'moe--seed3', reason: expect.stringMatching(/^unverifiable: no fingerprint.json/) });
+  });
+
+  it('a study.json without fingerprints checks nothing (studies from before them)', () => {
+    expect(loadStudy(FIXTURE_RESULTS, FIXTURE_STUDY).runs.map((r) => r.runId)).toContain('moe--seed3');
+  });
+});

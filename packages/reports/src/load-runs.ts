@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { csvNumber, parseCsv } from '@moepp/run-format';
+import { csvNumber, parseCsv, parseRunFile, runFingerprintSchema } from '@moepp/run-format';
 import {
   costClassesOf, parseRouting, parseRunConfig, parseStudyFile, parseSummary, RunFormatError, type ExpertCostClasses,
   type EvalRow, type MetricsRow, type ModelShape, type RoutingStats, type RunSummary, type StudyFile,
@@ -185,6 +185,22 @@ export interface LoadStudyOptions {
 }
 
 /**
+ * Throws (the skip reason) unless the folder was trained with the settings study.json records for
+ * its run id, so that a report never mixes runs of one id trained with different settings. A
+ * study.json without fingerprints (written before they were recorded) checks nothing.
+ */
+function checkFingerprint(runDir: string, expected: string | undefined): void {
+  if (expected === undefined) return;
+  if (!existsSync(join(runDir, 'fingerprint.json'))) {
+    throw new RunFormatError('unverifiable: no fingerprint.json, so it cannot be matched to the settings study.json records; rerun it with pnpm ablate … --force');
+  }
+  const saved = parseRunFile(runFingerprintSchema, readJson(runDir, 'fingerprint.json'), 'fingerprint.json');
+  if (saved.fingerprint !== expected) {
+    throw new RunFormatError("other settings: fingerprint.json differs from study.json's (the run was trained by another command than the study's latest); rerun it with that command and --force");
+  }
+}
+
+/**
  * Loads every run of `study` under `resultsDir`. Runs listed in study.json without a folder
  * are reported as not started; folders not listed are still read (a grid may have grown).
  *
@@ -223,6 +239,7 @@ export function loadStudy(resultsDir: string, study: string, options: LoadStudyO
       continue;
     }
     try {
+      checkFingerprint(runDir, info?.runs.find((r) => r.runId === runId)?.fingerprint);
       // Without study.json the folder may have been renamed or copied: do not insist on its name.
       runs.push(loadRun(runDir, runId, info?.study));
     } catch (e) {

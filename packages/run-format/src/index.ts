@@ -19,6 +19,7 @@ export {
   routingFileSchema, layerRoutingSchema, groupRoutingSchema, expertKindsPerLayer,
   type RoutingFile, type LayerRouting, type GroupRouting,
 } from './routing-json.ts';
+export { runFingerprintSchema, type RunFingerprintFile } from './fingerprint-json.ts';
 export { studyFileSchema, studyRunSchema, type StudyFile } from './study-json.ts';
 export { runEnvironmentSchema, benchEnvironmentSchema, type RunEnvironment, type BenchEnvironment } from './environment-json.ts';
 export { METRICS_CSV_COLUMNS, metricsCsvColumns, EVAL_CSV_COLUMNS, type MetricsCsvColumn, type MetricsCsvRow, type EvalCsvRow } from './run-csv.ts';

@@ -8,6 +8,12 @@ export const studyRunSchema = z.object({
   seed: z.number(),
   /** Position in the expanded grid (`--index`); readers fall back to the list order. */
   index: z.number().int().nonnegative().optional(),
+  /**
+   * The run's `fingerprint.json#fingerprint` under the settings of the latest command: reports
+   * skip a folder whose fingerprint differs (trained with other settings). Absent in study files
+   * written before fingerprints were recorded.
+   */
+  fingerprint: z.string().optional(),
 });
 
 export const studyFileSchema = z.object({

@@ -8,8 +8,12 @@
  *   pnpm ablate tau-sweep --base smoke           the same grid on the smoke preset
  *   pnpm ablate --set training.steps=300         type-checked overrides (repeatable)
  *   pnpm ablate --force                          rerun finished runs (old folders are moved aside)
+ *   pnpm ablate --wait                           wait for runs another process is training instead of skipping them
  *   pnpm ablate tau-sweep --slurm --partition cpu  the pending runs as a Slurm job array, then the report
  *   pnpm ablate tau-sweep --status               each run's state (and its Slurm task's)
+ *
+ * Ctrl-C (or SIGTERM) stops at the end of the current step with a checkpoint and prints the command
+ * that resumes; errors are one line (`--debug` or MOEPP_DEBUG=1 adds the stack).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
@@ -21,6 +25,9 @@ import { selectBackend } from '../backend/select-backend.ts';
 import { EXECUTOR_CHOICES, selectExecutor } from '../backend/select-executor.ts';
 import { invocationDir, repoRoot } from '@moepp/run-format';
 import { writeStudyReport } from '../studies/write-report.ts';
+import { RunStopped } from '../training/trainer.ts';
+import { debugRequested, errorLine } from './error-line.ts';
+import { listenForStop } from './stop-signals.ts';
 import { submitStudy, taskAblateArgs } from '../slurm/submit.ts';
 import { studyStatus } from '../slurm/study-status.ts';
 
@@ -50,7 +57,9 @@ const program = new Command()
   .argument('[study]', 'study YAML file or name under experiments/ (default: experiments/default.yaml)')
   .option('--list', 'list the runs of the study with their index and status, then exit')
   .option('--index <i>', 'run only the run with this index', parseIndex)
-  .option('--force', 'rerun finished runs into fresh folders (previous folders are moved to results/<study>/.replaced/)')
+  .option('--force', 'rerun finished runs, and runs trained with other settings, into fresh folders (previous folders are moved to results/<study>/.replaced/)')
+  .option('--wait', 'wait for a run that another process is training (its run.lock) instead of skipping it')
+  .option('--debug', 'print the stack of an error')
   .option('--set <key=value>', 'override a config value, e.g. training.steps=300 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--base <preset>', 'use another preset from experiments/presets/ (e.g. smoke) instead of the study\'s base')
   .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | blas | wasm | cpu (default: MOEPP_BACKEND or auto)')
@@ -72,7 +81,7 @@ const program = new Command()
 async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<{
-    list?: boolean; index?: number; force?: boolean; set: string[]; base?: string; backend?: string; executor?: string; threads?: string; results: string; report: boolean;
+    list?: boolean; index?: number; force?: boolean; wait?: boolean; set: string[]; base?: string; backend?: string; executor?: string; threads?: string; results: string; report: boolean;
     status?: boolean; slurm?: boolean; dryRun?: boolean; partition?: string; time?: string; cpusPerTask?: number; mem?: string; maxParallel?: number; sbatchArg: string[];
   }>();
   const studyFile = resolveStudyFile(program.args[0]);
@@ -116,11 +125,21 @@ async function main(): Promise<void> {
   console.log(`study ${study.name}: ${runs.length} of ${plan.length} runs → ${join(resultsDir, study.name)}`);
 
   const started = Date.now();
+  const args = process.argv.slice(2);
+  const stop = listenForStop(
+    (signal) => console.log(`\n${signal}: stopping after the current step (again to quit at once)`),
+    (signal) => {
+      console.log(`\n${signal}: quitting now; resume with: ${resumeCommand(args)}`);
+      process.exit(130);
+    },
+  );
+
   const bar = process.stdout.isTTY ? new cliProgress.SingleBar({ format: '  {run} |{bar}| step {value}/{total} · loss {loss} · {tps} tok/s · ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   const results = await runStudy({
-    study, plan, runs, resultsDir, repoRoot: root, backend, force: opts.force === true,
-    command: ['pnpm ablate', ...process.argv.slice(2)].join(' '),
+    study, plan, runs, resultsDir, repoRoot: root, backend, force: opts.force === true, wait: opts.wait === true,
+    command: ['pnpm ablate', ...args].join(' '),
     log: (line) => console.log(line),
+    shouldStop: () => stop.requested() !== null,
     onStep: (run: PlannedRun) => (p) => {
       if (bar) {
         if (p.step === p.resumedFrom + 1) bar.start(p.steps, p.resumedFrom, { run: run.runId, loss: '-', tps: '-' });
@@ -133,17 +152,25 @@ async function main(): Promise<void> {
   });
   console.log(`\n${study.name}: ${results.length} runs in ${((Date.now() - started) / 60000).toFixed(1)} min (backend ${backend.backend}, ${backend.threads} thread(s))`);
   console.log(summaryTable(results));
-  console.log(`\nrun folders: ${join(resultsDir, study.name)}/<run-id>/ (config.json, metrics.csv, eval.csv, routing.json, summary.json, checkpoint/)`);
+  console.log(`\nrun folders: ${join(resultsDir, study.name)}/<run-id>/ (config.json, fingerprint.json, metrics.csv, eval.csv, routing.json, summary.json, checkpoint/)`);
   if (opts.report) {
     const written = await writeStudyReport(resultsDir, study.name);
     for (const line of written) console.log(line);
   }
 }
 
+/** The command line again, without --force (which would move the interrupted run aside). */
+function resumeCommand(args: readonly string[]): string {
+  return ['pnpm ablate', ...args.filter((a) => a !== '--force')].join(' ');
+}
+
 main().catch((e: unknown) => {
-  const err = e as Error;
-  const expected = ['StudyConfigError', 'BackendError', 'NonFiniteLossError', 'ConfigError', 'SafetensorsError', 'SlurmError'].includes(err.name);
-  console.error(`\nerror: ${err.message}`);
-  if (!expected) console.error(err.stack);
-  process.exit(expected ? 2 : 1);
+  if (e instanceof RunStopped) {
+    console.error(`\nstopped: ${e.message}; resume with: ${resumeCommand(process.argv.slice(2))}`);
+    process.exit(130);
+  }
+  const { line, exitCode } = errorLine(e);
+  console.error(`\n${line}`);
+  if (debugRequested()) console.error((e as Error).stack);
+  process.exit(exitCode);
 });

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModelWeights, MoeppLM, readWeightsConfig, resolveModelConfig, type ExecutorName, type ModelConfigInput } from '@moepp/core';
 import { BpeTokenizer } from '../data/index.ts';
+import { CHECKPOINT_DIR, CheckpointStore } from './checkpoint-store.ts';
 
 /**
  * Rebuilds the model saved in `<runDir>/checkpoint/model.safetensors` (config from the file's
@@ -12,9 +13,11 @@ import { BpeTokenizer } from '../data/index.ts';
  * const model = loadCheckpointModel('results/default/moepp-tau0.75--seed1');
  */
 export function loadCheckpointModel(runDir: string, executor: ExecutorName = 'host'): MoeppLM {
-  const file = ['checkpoint', 'checkpoint-prev'].map((d) => join(runDir, d, 'model.safetensors')).find(existsSync);
-  if (!file) throw new Error(`${runDir} has no checkpoint/model.safetensors; train the run first (pnpm ablate) or give another run folder`);
-  const bytes = readFileSync(file);
+  // The newest checkpoint that passes its checksums; else a bare checkpoint/model.safetensors (a
+  // folder made by hand, or from before checkpoints had manifests).
+  const bare = join(runDir, CHECKPOINT_DIR, 'model.safetensors');
+  const bytes = new CheckpointStore(runDir).newest()?.files['model.safetensors'] ?? (existsSync(bare) ? readFileSync(bare) : null);
+  if (!bytes) throw new Error(`${runDir} has no intact checkpoint/model.safetensors; train the run first (pnpm ablate) or give another run folder`);
   const config = resolveModelConfig(readWeightsConfig(bytes) as ModelConfigInput);
   const model = new MoeppLM(config, 0, { executor });
   loadModelWeights(model, bytes);

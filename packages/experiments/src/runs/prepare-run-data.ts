@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { prepareData, readBrownGenres, type CorpusSource, type PreparedData } from '../data/index.ts';
 import type { DataConfig } from '../studies/run-config.ts';
+import { StudyConfigError } from '../studies/study-config.ts';
 
 const cache = new Map<string, Promise<PreparedData>>();
 
@@ -21,7 +22,7 @@ export function corpusSource(data: DataConfig, repoRoot: string): CorpusSource {
     return ids ? { kind: 'brown', ids } : { kind: 'brown' };
   }
   const path = isAbsolute(data.corpus) ? data.corpus : resolve(repoRoot, data.corpus);
-  if (!existsSync(path)) throw new Error(`data.corpus: file ${path} does not exist; give 'brown' or the path of a .txt (documents separated by blank lines) or .jsonl (a "text" field per line) file`);
+  if (!existsSync(path)) throw new StudyConfigError(`data.corpus: file ${path} does not exist; give 'brown' or the path of a .txt (documents separated by blank lines) or .jsonl (a "text" field per line) file`);
   return { kind: 'file', path };
 }
 

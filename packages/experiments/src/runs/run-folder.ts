@@ -1,12 +1,17 @@
 /**
  * One training run on disk (docs/run-folder.md; the files' schemas and columns are
- * @moepp/run-format's): JSON files written atomically, CSV logs appended a row at a time, and a
- * checkpoint folder swapped in whole. A run folder whose `summary.json` exists is complete and is
- * never written again.
+ * @moepp/run-format's): JSON files written atomically, CSV logs appended a row at a time;
+ * checkpoints are checkpoint-store.ts's. A run folder whose `summary.json` exists is complete and
+ * is never written again.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatCsv, parseCsv, writeFileAtomic, type CsvCell } from '@moepp/run-format';
+
+/** A run file that cannot be read as what it should be; the message names the file. */
+export class RunFileError extends Error {
+  override name = 'RunFileError';
+}
 
 export class RunFolder {
   constructor(readonly dir: string) {}
@@ -17,6 +22,10 @@ export class RunFolder {
 
   ensure(): void {
     mkdirSync(this.dir, { recursive: true });
+  }
+
+  has(name: string): boolean {
+    return existsSync(this.path(name));
   }
 
   isComplete(): boolean {
@@ -31,8 +40,14 @@ export class RunFolder {
     writeFileAtomic(this.path(name), `${JSON.stringify(value, null, 2)}\n`);
   }
 
+  /** Parsed JSON; a damaged file is a `RunFileError` naming it (never a bare SyntaxError). */
   readJson<T>(name: string): T {
-    return JSON.parse(readFileSync(this.path(name), 'utf8')) as T;
+    const text = readFileSync(this.path(name), 'utf8');
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new RunFileError(`${this.path(name)} is not valid JSON (${(e as Error).message}); the file is damaged: rerun with --force to train the run afresh (the folder is moved aside)`);
+    }
   }
 
   /** Appends rows to a CSV log, writing the header first when the file is new. */
@@ -60,32 +75,5 @@ export class RunFolder {
     const { header, rows } = parseCsv(whole, name);
     // Cells stay the strings they were read as, so the rows kept are rewritten byte for byte.
     writeFileAtomic(file, formatCsv(header, rows.filter((r) => Number(r.step) <= lastStep)));
-  }
-
-  /**
-   * Replaces the checkpoint folder whole: files go to `checkpoint-next/`, the old checkpoint moves
-   * to `checkpoint-prev/`, the new one is renamed in, the old one removed. A crash at any point
-   * leaves a complete checkpoint in `checkpoint/` or `checkpoint-prev/`.
-   */
-  writeCheckpoint(files: Record<string, string | Uint8Array>): void {
-    const next = this.path('checkpoint-next');
-    const current = this.path('checkpoint');
-    const previous = this.path('checkpoint-prev');
-    rmSync(next, { recursive: true, force: true });
-    mkdirSync(next, { recursive: true });
-    for (const [name, content] of Object.entries(files)) writeFileSync(join(next, name), content);
-    rmSync(previous, { recursive: true, force: true });
-    if (existsSync(current)) renameSync(current, previous);
-    renameSync(next, current);
-    rmSync(previous, { recursive: true, force: true });
-  }
-
-  /** The folder of the latest complete checkpoint, or null. */
-  checkpointDir(): string | null {
-    for (const name of ['checkpoint', 'checkpoint-prev']) {
-      const dir = this.path(name);
-      if (existsSync(join(dir, 'state.json'))) return dir;
-    }
-    return null;
   }
 }

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunFolder } from '../runs/run-folder.ts';
+import { CheckpointStore } from '../runs/checkpoint-store.ts';
 import { isLockStale, readRunLock } from '../runs/run-lock.ts';
 import { ATTEMPT_MARKER, runLogFile } from './sbatch-script.ts';
 
@@ -21,15 +22,9 @@ export function runState(studyDir: string, index: number, runId: string): RunSta
   const lock = readRunLock(folder.dir);
   if (lock !== null && !isLockStale(lock)) return { kind: 'running', host: lock.host, since: lock.startedAt };
   if (!folder.hasStarted() && !existsSync(runLogFile(studyDir, index))) return { kind: 'new' };
-  const step = checkpointStep(folder);
+  const step = new CheckpointStore(folder.dir).newest()?.step ?? 0;
   const error = lastAttemptError(runLogFile(studyDir, index));
   return error === null ? (folder.hasStarted() ? { kind: 'partial', step } : { kind: 'new' }) : { kind: 'failed', step, error };
-}
-
-/** The step of the run's latest complete checkpoint (0 without one). */
-function checkpointStep(folder: RunFolder): number {
-  const dir = folder.checkpointDir();
-  return dir === null ? 0 : (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { step: number }).step;
 }
 
 /**

@@ -75,17 +75,22 @@ function checkpointStep(runDir: string): number {
 }
 
 /**
- * The final checkpoint: its weight and optimizer files as bytes, and state.json without
- * `trainSeconds` — a wall-clock measurement, which differs between any two runs, clean or not.
+ * The final checkpoint's files as bytes, less what measures time: `timing.json` (seconds spent,
+ * different between any two runs, clean or not) and its checksum in `manifest.json`.
  */
 function finalCheckpoint(runDir: string): Map<string, unknown> {
   const dir = join(runDir, 'checkpoint');
-  return new Map(readdirSync(dir).sort().map((f) => {
-    if (f !== 'state.json') return [f, readFileSync(join(dir, f))];
-    const { trainSeconds, ...state } = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { trainSeconds: number };
-    expect(trainSeconds).toBeGreaterThan(0);
-    return [f, state];
-  }));
+  const files = new Map<string, unknown>();
+  for (const f of readdirSync(dir).sort()) {
+    if (f === 'timing.json') continue;
+    if (f !== 'manifest.json') files.set(f, readFileSync(join(dir, f)));
+    else {
+      const manifest = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { step: number; files: Record<string, string> };
+      delete manifest.files['timing.json'];
+      files.set(f, manifest);
+    }
+  }
+  return files;
 }
 
 describe.skipIf(unavailable !== null)('pnpm ablate --slurm on a real Slurm', () => {
@@ -156,7 +161,7 @@ describe.skipIf(unavailable !== null)('pnpm ablate --slurm on a real Slurm', () 
 
     for (const run of ['moe--seed1', 'moepp--seed1']) {
       const final = finalCheckpoint(runDir(run));
-      expect([...final.keys()]).toEqual(['model.safetensors', 'optimizer.safetensors', 'state.json']);
+      expect([...final.keys()]).toEqual(['manifest.json', 'model.safetensors', 'optimizer.safetensors', 'state.json']);
       expect(final, run).toEqual(finalCheckpoint(join(clean, 'smoke', run)));
       const summary = (dir: string) => (JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { val: unknown; test: unknown });
       expect(summary(runDir(run)).val).toEqual(summary(join(clean, 'smoke', run)).val);

@@ -9,6 +9,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@moepp/run-format';
 import { loadStudy, planStudy } from '../studies/study-config.ts';
+import { CheckpointStore } from '../runs/checkpoint-store.ts';
 import { runLogFile } from './sbatch-script.ts';
 import { studyStatus } from './study-status.ts';
 
@@ -26,9 +27,8 @@ function runDir(index: number): string {
   return dir;
 }
 
-function checkpoint(dir: string, name: 'checkpoint' | 'checkpoint-prev', step: number): void {
-  mkdirSync(join(dir, name), { recursive: true });
-  writeFileSync(join(dir, name, 'state.json'), JSON.stringify({ step }));
+function checkpoint(dir: string, step: number): void {
+  new CheckpointStore(dir).write(step, { 'state.json': Buffer.from(JSON.stringify({ step })) });
 }
 
 function lock(dir: string, pid: number): void {
@@ -44,18 +44,18 @@ describe('pnpm ablate --status', () => {
   it('says of each run whether it is new, running, partial, failed or complete', () => {
     // 0: never started.
     writeFileSync(join(runDir(1), 'summary.json'), '{}');
-    checkpoint(runDir(2), 'checkpoint', 6);
+    checkpoint(runDir(2), 6);
     lock(runDir(3), process.pid);
     // 4: its trainer died (a pid that has exited) after a checkpoint at step 3: the lock is stale.
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
     const four = runDir(4);
     lock(four, dead);
-    checkpoint(four, 'checkpoint', 3);
-    // 5: the last attempt failed; a crash mid-swap left only checkpoint-prev.
-    checkpoint(runDir(5), 'checkpoint-prev', 9);
+    checkpoint(four, 3);
+    // 5: the last attempt failed, after a checkpoint at step 9.
+    checkpoint(runDir(5), 9);
     log(5, '=== run 5: job 7_5, restart 0, on a at T\nerror: an older failure\n=== run 5: job 9_5, restart 0, on b at T\nbackend: wasm\nerror: training diverged at step 12: the loss is not finite\n');
     // 6: an earlier attempt failed, the last one was killed (scancel) without an error line.
-    checkpoint(runDir(6), 'checkpoint', 3);
+    checkpoint(runDir(6), 3);
     log(6, '=== run 6: job 7_6, restart 0, on a at T\nerror: an older failure\n=== run 6: job 9_6, restart 0, on b at T\nslurmstepd: error: *** JOB 9 ON b CANCELLED AT T ***\n');
     // 7: a task that stopped before training, on the node's own checks.
     log(7, '=== run 7: job 9_7, restart 0, on b at T\nerror: Node not found at /opt/node on b: install Node there\n');

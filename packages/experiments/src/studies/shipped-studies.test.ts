@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadStudy, planStudy } from './study-config.ts';
 import { prepareRunData } from '../runs/prepare-run-data.ts';
+import { fingerprintRun } from '../runs/run-fingerprint.ts';
 import { RunFolder } from '../runs/run-folder.ts';
 import { trainRun } from '../training/trainer.ts';
 import { useTestBackend } from '../testing/test-backend.ts';
@@ -34,7 +35,7 @@ describe('shipped studies on the smoke preset', () => {
     const dir = mkdtempSync(join(tmpdir(), `moepp-${study.name}-`));
     for (const run of firstSeed) {
       const data = await prepareRunData(run.config.data, root);
-      const summary = await trainRun({ folder: new RunFolder(join(dir, run.runId)), config: run.config, data, backend });
+      const summary = await trainRun({ folder: new RunFolder(join(dir, run.runId)), config: run.config, fingerprint: fingerprintRun(run.config, root), data, backend });
       expect(Number.isFinite(summary.val.loss), run.runId).toBe(true);
     }
   }, 120_000);

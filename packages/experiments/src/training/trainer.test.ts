@@ -6,13 +6,17 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-wasm';
-import { existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadStudy, planStudy, type PlannedRun } from '../studies/study-config.ts';
 import { prepareRunData } from '../runs/prepare-run-data.ts';
 import { RunFolder } from '../runs/run-folder.ts';
-import { NonFiniteLossError, RunInterrupted, trainRun } from './trainer.ts';
+import { NonFiniteLossError, RunInterrupted, trainRun, UnhealthyCheckpointError, type TrainRunOptions } from './trainer.ts';
+import { MAX_WEIGHT_MAGNITUDE } from './checkpoint-health.ts';
+import { decodeSafetensors } from '@moepp/core';
+import { fingerprintRun } from '../runs/run-fingerprint.ts';
+import { CheckpointStore } from '../runs/checkpoint-store.ts';
 import { repoRoot, type RunSummary } from '@moepp/run-format';
 import { useTestBackend } from '../testing/test-backend.ts';
 import type { PreparedData } from '../data/index.ts';
@@ -21,6 +25,18 @@ const root = repoRoot();
 let backend: Awaited<ReturnType<typeof useTestBackend>> = { backend: 'wasm', threads: 1, executor: 'host' };
 let runs: PlannedRun[];
 let data: PreparedData;
+
+/** `trainRun` with the run's fingerprint, as `runStudy` passes it. */
+function train(options: Omit<TrainRunOptions, 'fingerprint'>) {
+  return trainRun({ ...options, fingerprint: fingerprintRun(options.config, root) });
+}
+
+/** The largest weight magnitude in a model.safetensors file. */
+function maxAbsWeight(bytes: Uint8Array): number {
+  let max = 0;
+  for (const t of decodeSafetensors(bytes).tensors.values()) for (const v of t.data) max = Math.max(max, Math.abs(v));
+  return max;
+}
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'moepp-run-'));
@@ -42,7 +58,7 @@ describe('trainer on the smoke preset (wasm)', () => {
 
   it('a run writes every file of the run-folder format and is complete', async () => {
     const folder = new RunFolder(join(scratch(), runs[1].runId));
-    const summary = await trainRun({ folder, config: runs[1].config, data, backend });
+    const summary = await train({ folder, config: runs[1].config, data, backend });
     for (const f of ['config.json', 'environment.json', 'metrics.csv', 'eval.csv', 'routing.json', 'summary.json', 'checkpoint/model.safetensors', 'checkpoint/optimizer.safetensors', 'checkpoint/state.json']) {
       expect(existsSync(folder.path(f)), f).toBe(true);
     }
@@ -66,14 +82,14 @@ describe('trainer on the smoke preset (wasm)', () => {
   it('an interrupted run resumes to exactly the final metrics of an uninterrupted one', async () => {
     const dir = scratch();
     const whole = new RunFolder(join(dir, 'whole'));
-    const reference = await trainRun({ folder: whole, config: runs[0].config, data, backend });
+    const reference = await train({ folder: whole, config: runs[0].config, data, backend });
 
     const interrupted = new RunFolder(join(dir, 'interrupted'));
-    await expect(trainRun({ folder: interrupted, config: runs[0].config, data, backend, stopAfterSteps: 4 })).rejects.toBeInstanceOf(RunInterrupted);
+    await expect(train({ folder: interrupted, config: runs[0].config, data, backend, stopAfterSteps: 4 })).rejects.toBeInstanceOf(RunInterrupted);
     expect(interrupted.isComplete()).toBe(false);
     // Simulate a kill between the two renames of a checkpoint swap: only checkpoint-prev/ remains.
     renameSync(interrupted.path('checkpoint'), interrupted.path('checkpoint-prev'));
-    const resumed = await trainRun({ folder: interrupted, config: runs[0].config, data, backend });
+    const resumed = await train({ folder: interrupted, config: runs[0].config, data, backend });
 
     const strip = (s: RunSummary) => ({ val: s.val, test: s.test, loss: s.train.finalLoss, params: s.params, tokens: s.tokens });
     expect(strip(resumed)).toEqual(strip(reference));
@@ -83,30 +99,95 @@ describe('trainer on the smoke preset (wasm)', () => {
 
   it('the same seed gives the same run; another seed does not', async () => {
     const dir = scratch();
-    const a = await trainRun({ folder: new RunFolder(join(dir, 'a')), config: runs[1].config, data, backend });
-    const b = await trainRun({ folder: new RunFolder(join(dir, 'b')), config: runs[1].config, data, backend });
-    const c = await trainRun({ folder: new RunFolder(join(dir, 'c')), config: { ...runs[1].config, seed: 2 }, data, backend });
+    const a = await train({ folder: new RunFolder(join(dir, 'a')), config: runs[1].config, data, backend });
+    const b = await train({ folder: new RunFolder(join(dir, 'b')), config: runs[1].config, data, backend });
+    const c = await train({ folder: new RunFolder(join(dir, 'c')), config: { ...runs[1].config, seed: 2 }, data, backend });
     expect(b.val).toEqual(a.val);
     expect(c.val).not.toEqual(a.val);
   });
 
   it('refuses to continue a folder that holds another config', async () => {
     const folder = new RunFolder(join(scratch(), 'x'));
-    await expect(trainRun({ folder, config: runs[0].config, data, backend, stopAfterSteps: 1 })).rejects.toBeInstanceOf(RunInterrupted);
-    await expect(trainRun({ folder, config: runs[1].config, data, backend })).rejects.toThrow(/different config.*--force/);
+    await expect(train({ folder, config: runs[0].config, data, backend, stopAfterSteps: 1 })).rejects.toBeInstanceOf(RunInterrupted);
+    await expect(train({ folder, config: runs[1].config, data, backend })).rejects.toThrow(/other settings.*model\.moe\.experts\.zero: — → 1.*--force/);
   });
 
-  it('a diverging run stops at the step with a clear error and keeps its last good checkpoint', async () => {
+  it('a run diverging from the start stops with a clear error and keeps no checkpoint of blown-up weights', async () => {
     const folder = new RunFolder(join(scratch(), 'diverge'));
     const config = structuredClone(runs[1].config);
     config.training.lr = 1e30;
     config.training.warmupSteps = 0;
     config.training.clip = 1e30;
     config.training.checkpointEvery = 1;
-    const error = await trainRun({ folder, config, data, backend }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(NonFiniteLossError);
-    expect((error as Error).message).toMatch(/training diverged at step \d+: the (loss|gradient norm) is not finite.*checkpoint \(step \d+\) is kept/);
+    const error = await train({ folder, config, data, backend }).catch((e: unknown) => e);
+    expect([NonFiniteLossError, UnhealthyCheckpointError]).toContain((error as Error).constructor);
+    expect((error as Error).message).toMatch(/training diverged at step \d+: .*(No checkpoint was kept|checkpoint \(step \d+\) is kept)/);
     expect(folder.isComplete()).toBe(false);
-    expect(folder.checkpointDir()).not.toBeNull();
+    // Whatever is kept passed the health check: on main a checkpoint of weights near 1e30 was kept.
+    const kept = new CheckpointStore(folder.dir).newest();
+    if (kept) expect(maxAbsWeight(kept.files['model.safetensors'])).toBeLessThanOrEqual(MAX_WEIGHT_MAGNITUDE);
+  });
+
+  it('a run that diverges later keeps its last good checkpoint, names its step, and resumes from it', async () => {
+    const folder = new RunFolder(join(scratch(), 'later'));
+    const config = structuredClone(runs[1].config);
+    config.training.checkpointEvery = 1;
+    await expect(train({ folder, config, data, backend, stopAfterSteps: 3 })).rejects.toBeInstanceOf(RunInterrupted);
+    // The same run's later steps diverge: continued (under its own fingerprint) with an absurd rate.
+    const diverging = structuredClone(config);
+    Object.assign(diverging.training, { lr: 1e30, minLr: 1e30, clip: 1e30 });
+    const fingerprint = fingerprintRun(config, root);
+    const error = await trainRun({ folder, config: diverging, fingerprint, data, backend }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnhealthyCheckpointError);
+    expect((error as Error).message).toMatch(/training diverged at step 4: weight .* at step 4 \(beyond ±10000\), so it is not checkpointed\. The last good checkpoint \(step 3\) is kept: rerunning unchanged resumes from step 3/);
+    const kept = new CheckpointStore(folder.dir).newest();
+    expect(kept?.step).toBe(3);
+    const largest = maxAbsWeight(kept?.files['model.safetensors'] as Buffer);
+    expect(largest).toBeGreaterThan(0);
+    expect(largest).toBeLessThan(10);
+    const lines: string[] = [];
+    const resumed = await train({ folder, config, data, backend, log: (l) => lines.push(l) });
+    expect(lines).toContain('resuming from the checkpoint at step 3');
+    expect(resumed.steps).toBe(6);
+  });
+
+  it('resumes from a complete checkpoint-next/ when a crash left checkpoint/ swapped out and checkpoint-prev/ half removed', async () => {
+    const dir = scratch();
+    const whole = new RunFolder(join(dir, 'whole'));
+    const reference = await train({ folder: whole, config: runs[0].config, data, backend });
+    const crashed = new RunFolder(join(dir, 'crashed'));
+    await expect(train({ folder: crashed, config: runs[0].config, data, backend, stopAfterSteps: 4 })).rejects.toBeInstanceOf(RunInterrupted);
+    // Issue 11, case 4: the newest complete checkpoint sits in checkpoint-next/, and checkpoint-prev/ lost a file.
+    cpSync(crashed.path('checkpoint'), crashed.path('checkpoint-next'), { recursive: true });
+    renameSync(crashed.path('checkpoint'), crashed.path('checkpoint-prev'));
+    rmSync(crashed.path('checkpoint-prev/model.safetensors'));
+    const lines: string[] = [];
+    const resumed = await train({ folder: crashed, config: runs[0].config, data, backend, log: (l) => lines.push(l) });
+    expect(lines.join('\n')).toMatch(/checkpoint-prev\/model\.safetensors is missing \(corrupt\): resuming from the intact checkpoint at step 3/);
+    expect(resumed.val).toEqual(reference.val);
+    expect(csvWithoutTiming(crashed.path('metrics.csv'))).toEqual(csvWithoutTiming(whole.path('metrics.csv')));
+  });
+
+  it('a bit-flipped checkpoint is named as corrupt, not trained on', async () => {
+    const folder = new RunFolder(join(scratch(), 'flipped'));
+    await expect(train({ folder, config: runs[0].config, data, backend, stopAfterSteps: 4 })).rejects.toBeInstanceOf(RunInterrupted);
+    const model = folder.path('checkpoint/model.safetensors');
+    const bytes = readFileSync(model);
+    bytes[bytes.length - 3] ^= 0x40;
+    writeFileSync(model, bytes);
+    await expect(train({ folder, config: runs[0].config, data, backend })).rejects.toThrow(/checkpoint\/model\.safetensors does not match its checksum.*no intact checkpoint is left.*--force/);
+    expect(folder.isComplete()).toBe(false);
+  });
+
+  it('wallSeconds counts every process that trained the run', async () => {
+    const folder = new RunFolder(join(scratch(), 'wall'));
+    const slowStep = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+    // Steps 1–3 (checkpointed at 3) take ≥ 0.75 s in the first process.
+    await expect(train({ folder, config: runs[0].config, data, backend, stopAfterSteps: 4, onStep: slowStep })).rejects.toBeInstanceOf(RunInterrupted);
+    const started = performance.now();
+    const summary = await train({ folder, config: runs[0].config, data, backend });
+    const secondProcess = (performance.now() - started) / 1000;
+    expect(summary.wallSeconds).toBeGreaterThanOrEqual(0.75 + 0.5 * secondProcess);
+    expect(summary.wallSeconds).toBeGreaterThan(secondProcess);
   });
 });

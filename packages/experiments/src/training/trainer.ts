@@ -9,7 +9,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { EVAL_CSV_COLUMNS, metricsCsvColumns, writeFileAtomic, type RunSummary } from '@moepp/run-format';
 import {
   countParameters, decodeSafetensors, encodeSafetensors, expertKind, expertKindNames, forwardFlopsPerToken, loadModelWeights, MoeppLM,
@@ -20,41 +19,82 @@ import type { PreparedData } from '../data/index.ts';
 import type { RunConfig } from '../studies/run-config.ts';
 import type { RunFolder } from '../runs/run-folder.ts';
 import { describeEnvironment } from '../runs/environment.ts';
+import { CheckpointStore, checkpointOpsFromEnvironment, type CheckpointOps } from '../runs/checkpoint-store.ts';
+import { checkRunIdentity, writeRunFingerprint, type RunFingerprint } from '../runs/run-fingerprint.ts';
+import { checkpointHealthProblem, LOSS_TREND_STEPS } from './checkpoint-health.ts';
 import { AdamW } from './adamw.ts';
 import { learningRate } from './lr-schedule.ts';
 import { globalNormClip } from './gradient-clipping.ts';
 import { evaluate } from './evaluate.ts';
 
+/** What to say about the checkpoint a diverged run keeps. */
+function keptCheckpoint(checkpointStep: number | null): string {
+  return checkpointStep === null
+    ? 'No checkpoint was kept (none was written before it), so a rerun starts from step 0'
+    : `The last good checkpoint (step ${checkpointStep}) is kept: rerunning unchanged resumes from step ${checkpointStep}`;
+}
+
+const DIVERGENCE_FIX = 'to change the settings, lower training.lr, raise training.warmupSteps or tighten training.clip, then rerun with --force.';
+
 export class NonFiniteLossError extends Error {
-  constructor(readonly step: number, what: string, checkpointStep: number | null) {
-    super(
-      `training diverged at step ${step}: ${what} is not finite. The last good checkpoint (step ${checkpointStep ?? 'none'}) is kept; ` +
-        'lower training.lr, raise training.warmupSteps or tighten training.clip, then rerun with --force.',
-    );
+  constructor(readonly step: number, what: string, readonly checkpointStep: number | null) {
+    super(`training diverged at step ${step}: ${what} is not finite. ${keptCheckpoint(checkpointStep)}; ${DIVERGENCE_FIX}`);
     this.name = 'NonFiniteLossError';
+  }
+}
+
+/** A checkpoint due that failed its health check (checkpoint-health.ts): it is not written. */
+export class UnhealthyCheckpointError extends Error {
+  constructor(readonly step: number, problem: string, readonly checkpointStep: number | null) {
+    super(`training diverged at step ${step}: ${problem}, so it is not checkpointed. ${keptCheckpoint(checkpointStep)}; ${DIVERGENCE_FIX}`);
+    this.name = 'UnhealthyCheckpointError';
   }
 }
 
 /** Thrown by the `stopAfterSteps` test hook to simulate an interruption. */
 export class RunInterrupted extends Error {}
 
+/** The run stopped at a step boundary because `shouldStop` said so (Ctrl-C, SIGTERM). */
+export class RunStopped extends Error {
+  override name = 'RunStopped';
+  constructor(readonly runId: string, readonly step: number, readonly steps: number, readonly checkpointStep: number | null) {
+    super(`${runId} stopped at step ${step}/${steps}${checkpointStep === null ? '' : ` (checkpoint at step ${checkpointStep})`}`);
+  }
+}
+
 export interface TrainRunOptions {
   folder: RunFolder;
   config: RunConfig;
+  /** The run's identity (run-fingerprint.ts): a started folder with another one is refused. */
+  fingerprint: RunFingerprint;
   data: PreparedData;
   backend: { backend: string; threads: number; executor: ExecutorName };
   /** Called after every optimizer step (progress bars, logs). */
   onStep?: (p: { step: number; steps: number; loss: number; tokensPerSecond: number; resumedFrom: number }) => void;
+  /** Messages about the run's files (a corrupt checkpoint skipped). */
+  log?: (line: string) => void;
+  /** Asked after every step; true stops the run at that step with a checkpoint (`RunStopped`). */
+  shouldStop?: () => boolean;
   /** Test hook: throw `RunInterrupted` after this many steps of this process. */
   stopAfterSteps?: number;
+  /** Test hook: the checkpoint's filesystem calls (fault injection). */
+  checkpointOps?: CheckpointOps;
 }
 
+/** `state.json`: what the run computes next depends on exactly this (and the weights). */
 interface CheckpointState {
   step: number;
   tokens: number;
-  trainSeconds: number;
   lastLoss: number;
+  /** The last LOSS_TREND_STEPS losses, oldest first: the trend the health check compares against. */
+  recentLosses: number[];
   batcher: RandomBatcherState;
+}
+
+/** `timing.json`: seconds spent so far, summed over every process that trained the run. */
+interface CheckpointTiming {
+  trainSeconds: number;
+  wallSeconds: number;
 }
 
 export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
@@ -63,11 +103,10 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   const started = performance.now();
   folder.ensure();
   if (folder.hasStarted()) {
-    const saved = folder.readJson<RunConfig>('config.json');
-    if (JSON.stringify(saved) !== JSON.stringify(config)) {
-      throw new Error(`${folder.dir} holds a run with a different config (was the study edited?); rerun with --force to start it afresh (the old folder is kept aside), or restore the study file`);
-    }
+    checkRunIdentity(folder, options.fingerprint);
   } else {
+    // The fingerprint first: a folder with config.json always has the fingerprint it was made with.
+    writeRunFingerprint(folder, options.fingerprint);
     folder.writeJson('config.json', config);
   }
   folder.writeJson('environment.json', describeEnvironment(options.backend, config.seed));
@@ -78,15 +117,23 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   const optimizer = new AdamW({ beta1: t.beta1, beta2: t.beta2, epsilon: 1e-8, weightDecay: t.weightDecay });
   const shape = { batchSize: t.batchSize, seqLen: t.seqLen };
   let batcher = new RandomWindowBatcher(data.train, { ...shape, seed: `data:${config.seed}` });
-  let state: CheckpointState = { step: 0, tokens: 0, trainSeconds: 0, lastLoss: NaN, batcher: batcher.state() };
+  let state: CheckpointState = { step: 0, tokens: 0, lastLoss: NaN, recentLosses: [], batcher: batcher.state() };
+  let timingBefore: CheckpointTiming = { trainSeconds: 0, wallSeconds: 0 };
+  let trainSeconds = 0;
 
-  const checkpoint = folder.checkpointDir();
+  const store = new CheckpointStore(folder.dir, options.checkpointOps ?? checkpointOpsFromEnvironment(), options.log);
+  const checkpoint = store.settle();
+  let checkpointStep = checkpoint?.step ?? null;
   if (checkpoint) {
-    state = JSON.parse(readFileSync(join(checkpoint, 'state.json'), 'utf8')) as CheckpointState;
-    loadModelWeights(model, readFileSync(join(checkpoint, 'model.safetensors')));
-    optimizer.loadState(decodeSafetensors(readFileSync(join(checkpoint, 'optimizer.safetensors'))).tensors, state.step);
+    options.log?.(`resuming from the checkpoint at step ${checkpoint.step}`);
+    const json = <T>(name: string): T => JSON.parse(checkpoint.files[name].toString('utf8')) as T;
+    state = json<CheckpointState>('state.json');
+    timingBefore = json<CheckpointTiming>('timing.json');
+    loadModelWeights(model, checkpoint.files['model.safetensors']);
+    optimizer.loadState(decodeSafetensors(checkpoint.files['optimizer.safetensors']).tensors, state.step);
     batcher = RandomWindowBatcher.fromState(data.train, state.batcher);
   }
+  const wallSeconds = () => timingBefore.wallSeconds + (performance.now() - started) / 1000;
   // Rows logged after the checkpoint are logged again as the run repeats those steps; final
   // evaluation rows (at step = steps) are rewritten by the final evaluation.
   folder.truncateCsv('metrics.csv', state.step === t.steps ? t.steps : state.step);
@@ -96,12 +143,22 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   const moeLayers = model.moeLayerKinds().length;
   const metricColumns = metricsCsvColumns(moeLayers);
   const resumedFrom = state.step;
-  const saveCheckpoint = () =>
-    folder.writeCheckpoint({
+  /** Writes a checkpoint of the current step, unless its model fails the health check. */
+  const saveCheckpoint = () => {
+    // The weights' own loss, on one validation batch (the same each time; no training state used).
+    const { result } = evaluate(model, data.validation, { ...shape, maxWindows: t.batchSize });
+    const weights = [...params].map(([name, v]) => [name, v.dataSync()] as [string, ArrayLike<number>]);
+    const problem = checkpointHealthProblem(state.step, result.loss, state.recentLosses, weights);
+    if (problem) throw new UnhealthyCheckpointError(state.step, problem, checkpointStep);
+    const timing: CheckpointTiming = { trainSeconds: timingBefore.trainSeconds + trainSeconds, wallSeconds: wallSeconds() };
+    store.write(state.step, {
       'model.safetensors': saveModelWeights(model),
       'optimizer.safetensors': encodeSafetensors(optimizer.stateArrays(), { step: String(optimizer.step) }),
-      'state.json': JSON.stringify({ ...state, batcher: batcher.state() }, null, 2),
+      'state.json': Buffer.from(JSON.stringify({ ...state, batcher: batcher.state() }, null, 2)),
+      'timing.json': Buffer.from(JSON.stringify(timing, null, 2)),
     });
+    checkpointStep = state.step;
+  };
 
   try {
     for (let step = state.step; step < t.steps; step++) {
@@ -136,7 +193,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       const { norm: gradNorm, scale: clipScale } = globalNormClip(sums, t.clip);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         tf.dispose([...sums.values()]);
-        throw new NonFiniteLossError(step + 1, Number.isFinite(loss) ? 'the gradient norm' : 'the loss', folder.checkpointDir() ? resumedFromCheckpointStep(folder) : null);
+        throw new NonFiniteLossError(step + 1, Number.isFinite(loss) ? 'the gradient norm' : 'the loss', checkpointStep);
       }
       const lr = learningRate(step, { lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps, totalSteps: t.steps });
       optimizer.apply(params, sums, lr, clipScale);
@@ -144,7 +201,8 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
 
       const stepTokens = t.batchSize * t.seqLen * t.gradAccumulation;
       const seconds = (performance.now() - stepStart) / 1000;
-      state = { ...state, step: step + 1, tokens: state.tokens + stepTokens, trainSeconds: state.trainSeconds + seconds, lastLoss: loss };
+      trainSeconds += seconds;
+      state = { ...state, step: step + 1, tokens: state.tokens + stepTokens, lastLoss: loss, recentLosses: [...state.recentLosses, loss].slice(-LOSS_TREND_STEPS) };
       const ffnMean = moeLayers ? ffnPerLayer.reduce((a, b) => a + b, 0) / moeLayers : 0;
       folder.appendCsv('metrics.csv', metricColumns, [{
         step: step + 1, tokens: state.tokens, loss, ce, aux_loss: aux, z_loss: z, lr, grad_norm: gradNorm,
@@ -158,8 +216,12 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
         const { result } = evaluate(model, data.validation, { ...shape, maxWindows: t.evalWindows });
         folder.appendCsv('eval.csv', EVAL_CSV_COLUMNS, [{ step: step + 1, split: 'val', loss: result.loss, perplexity: result.perplexity, accuracy: result.accuracy, tokens_per_s: result.tokensPerSecond }]);
       }
-      if ((step + 1) % t.checkpointEvery === 0 || last) saveCheckpoint();
+      const stopping = !last && options.shouldStop?.() === true;
+      if ((step + 1) % t.checkpointEvery === 0 || last || stopping) saveCheckpoint();
+      if (stopping) throw new RunStopped(config.runId, step + 1, t.steps, checkpointStep);
       if (options.stopAfterSteps !== undefined && step + 1 - resumedFrom >= options.stopAfterSteps && !last) throw new RunInterrupted(`stopped after step ${step + 1}`);
+      // Lets signal handlers run between steps (the step itself never yields).
+      await new Promise((resolve) => setImmediate(resolve));
     }
 
     const val = evaluate(model, data.validation, { ...shape, maxWindows: t.finalEvalWindows, routing: true });
@@ -181,8 +243,8 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       flopsPerToken: forwardFlopsPerToken(config.model, t.seqLen, measuredFfn),
       steps: t.steps,
       tokens: state.tokens,
-      wallSeconds: (performance.now() - started) / 1000,
-      train: { tokensPerSecond: state.tokens / state.trainSeconds, finalLoss: state.lastLoss },
+      wallSeconds: wallSeconds(),
+      train: { tokensPerSecond: state.tokens / (timingBefore.trainSeconds + trainSeconds), finalLoss: state.lastLoss },
       val: { loss: val.result.loss, perplexity: val.result.perplexity, accuracy: val.result.accuracy },
       test: { loss: test.result.loss, perplexity: test.result.perplexity, accuracy: test.result.accuracy },
       eval: { tokensPerSecond: (val.result.tokensPerSecond + test.result.tokensPerSecond) / 2 },
@@ -196,9 +258,4 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
     optimizer.dispose();
     model.dispose();
   }
-}
-
-function resumedFromCheckpointStep(folder: RunFolder): number | null {
-  const dir = folder.checkpointDir();
-  return dir ? (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState).step : null;
 }
