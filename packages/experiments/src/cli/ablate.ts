@@ -109,7 +109,8 @@ async function main(): Promise<void> {
     submitStudy({
       study: study.name, plan, index: opts.index, checkout: root, resultsDir,
       ablateArgs: taskAblateArgs({ ...opts, studyFile, resultsDir }),
-      command: ['pnpm ablate', ...process.argv.slice(2)].join(' '),
+      // The command that submits these scripts: what --dry-run shows is what it would submit.
+      command: ['pnpm ablate', ...process.argv.slice(2).filter((a) => a !== '--dry-run')].join(' '),
       statusCommand: ['pnpm ablate', program.args[0] ?? '', '--status', ...(program.getOptionValueSource('results') === 'default' ? [] : ['--results', resultsDir])].filter((w) => w !== '').join(' '),
       sbatch: { partition: opts.partition, time: opts.time, cpusPerTask: opts.cpusPerTask, mem: opts.mem, maxParallel: opts.maxParallel, extraArgs: opts.sbatchArg },
       dryRun: opts.dryRun === true,

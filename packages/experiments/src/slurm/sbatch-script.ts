@@ -109,7 +109,7 @@ export function arrayScript(job: StudyJob, options: SbatchOptions): string {
     '# and writes its run folder. Generated and submitted by',
     `#   ${job.command}`,
     '# Submitting that command again resumes the study: finished runs are skipped, interrupted ones',
-    '# continue from their last checkpoint. A requeued task (preemption, node failure) does the same.',
+    '# continue from their last checkpoint. A requeued task (scancel, preemption, requeue) does the same.',
     `#SBATCH --job-name=moepp-${job.study}`,
     `#SBATCH --array=${array}`,
     `#SBATCH --output=${join(slurmDir(studyDirOf(job)), 'logs', 'run-%a.log')}`,

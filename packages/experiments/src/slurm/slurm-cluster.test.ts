@@ -157,7 +157,7 @@ describe.skipIf(unavailable !== null)('pnpm ablate --slurm on a real Slurm', () 
     const resumed = submitted(second.out);
     expect(readFileSync(join(results, 'smoke', 'slurm', 'job.sbatch'), 'utf8')).toMatch(/^#SBATCH --array=0$/m);
     await waitUntil('the resubmission', jobsFinished(resumed.array, resumed.report), 150_000);
-    expect(readFileSync(join(results, 'smoke', 'slurm', 'logs', 'run-0.log'), 'utf8')).toMatch(/resuming from its checkpoint/);
+    expect(readFileSync(join(results, 'smoke', 'slurm', 'logs', 'run-0.log'), 'utf8')).toMatch(/resuming from .*checkpoint/);
 
     for (const run of ['moe--seed1', 'moepp--seed1']) {
       const final = finalCheckpoint(runDir(run));
