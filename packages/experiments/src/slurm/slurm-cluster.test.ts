@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@moepp/run-format';
@@ -108,10 +108,16 @@ describe.skipIf(unavailable !== null)('pnpm ablate --slurm on a real Slurm', () 
     expect(readFileSync(join(results, 'smoke', 'report', 'report.md'), 'utf8')).toMatch(/moepp/);
     expect(readFileSync(join(results, 'smoke', 'slurm', 'logs', 'run-1.log'), 'utf8')).toMatch(new RegExp(`=== run 1: job ${jobs.array}_1, restart 0`));
 
+    // Run 1 as a node that died mid-run leaves it: no summary, and its lock naming that node.
+    const one = join(results, 'smoke', 'moepp--seed1');
+    rmSync(join(one, 'summary.json'));
+    writeFileSync(join(one, 'run.lock'), JSON.stringify({ pid: 4242, host: 'dead-node', startedAt: '2026-12-02T01:00:00.000Z', command: 'pnpm ablate smoke' }));
     const status = ablate('smoke', '--status', '--results', results);
     expect(status.out).toMatch(new RegExp(`0 +moe--seed1 +complete +slurm ${jobs.array}_0 COMPLETED on `));
+    expect(status.out).toMatch(new RegExp(`1 +moepp--seed1 +running on host dead-node since 2026-12-02T01:00:00.000Z \\(its Slurm task has ended: if dead-node is down, delete ${join(one, 'run.lock')}\\) +slurm ${jobs.array}_1 COMPLETED`));
     expect(status.out).toMatch(new RegExp(`report job ${jobs.report} \\(after array ${jobs.array}\\): COMPLETED`));
     const again = ablate('smoke', '--slurm', '--base', 'smoke', '--results', results);
+    expect(again.out).toMatch(/\[1\] moepp--seed1: running on host dead-node since .*, left alone/);
     expect(again.out).toMatch(/nothing to submit/);
   }, 240_000);
 

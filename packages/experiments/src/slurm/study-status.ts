@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import type { PlannedRun } from '../studies/study-config.ts';
 import { describeRunState, runState } from './run-state.ts';
-import { jobStates, type SlurmTaskState } from './slurm-commands.ts';
+import { isActive, jobStates, type SlurmTaskState } from './slurm-commands.ts';
+import { RUN_LOCK_FILE } from '../runs/run-lock.ts';
 import { readSubmissions } from './submissions.ts';
 
 function describeTask(task: SlurmTaskState): string {
@@ -33,7 +34,9 @@ export function studyStatus(resultsDir: string, study: string, plan: PlannedRun[
     const task = latestTask.get(run.index);
     // Slurm knows a task is running before its run has taken the run lock.
     if (task?.state === 'RUNNING' && state.kind !== 'complete' && state.kind !== 'running') state = { kind: 'running', host: task.node, since: task.start };
-    const description = describeRunState(state);
+    let description = describeRunState(state);
+    // A lock from a node that died stays: no other host can tell that its holder is gone.
+    if (state.kind === 'running' && task !== undefined && !isActive(task.state)) description += ` (its Slurm task has ended: if ${state.host} is down, delete ${join(studyDir, run.runId, RUN_LOCK_FILE)})`;
     lines.push(`  ${String(run.index).padStart(3)}  ${run.runId.padEnd(width)}  ${task === undefined ? description : `${description.padEnd(40)}  ${describeTask(task)}`}`);
   }
   for (const submission of submissions) {
