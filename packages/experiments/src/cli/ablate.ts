@@ -151,6 +151,10 @@ async function main(): Promise<void> {
       }
     },
   });
+  if (stop.requested() !== null && results.length < runs.length) {
+    console.error(`\nstopped: ${results.length} of ${runs.length} runs done; resume with: ${resumeCommand(args)}`);
+    process.exit(130);
+  }
   console.log(`\n${study.name}: ${results.length} runs in ${((Date.now() - started) / 60000).toFixed(1)} min (backend ${backend.backend}, ${backend.threads} thread(s))`);
   console.log(summaryTable(results));
   console.log(`\nrun folders: ${join(resultsDir, study.name)}/<run-id>/ (config.json, fingerprint.json, metrics.csv, eval.csv, routing.json, summary.json, checkpoint/)`);

@@ -78,6 +78,8 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyRunResult
   recordStudy(studyDir, study, options, fingerprints);
   const results: StudyRunResult[] = [];
   for (const run of runs) {
+    // A stop asked for outside a run's training steps (data preparation, final evaluation).
+    if (options.shouldStop?.()) break;
     const folder = folderOf(run);
     const holder = await lockRun(folder, run, options);
     if (holder) {
