@@ -1,7 +1,7 @@
 /**
  * `pnpm ablate` against the ways a run's results could be lost or falsified (issue 11): a finished
  * run reused under other settings, two processes on one study, --force with bad input, damaged
- * run files, a read-only results folder, and Ctrl-C. Each as a user meets it: a child process,
+ * run files, a full disk, a read-only results folder, and Ctrl-C. Each as a user meets it: a child process,
  * its exit code and its one-line message (never a stack).
  */
 import { describe, expect, it } from 'vitest';
@@ -100,6 +100,27 @@ describe('pnpm ablate keeps results trustworthy', () => {
     expect(stopped?.[3]).toBe(`pnpm ablate ${args.join(' ')}`);
     const manifest = JSON.parse(readFileSync(join(results, 'smoke', 'moepp--seed1', 'checkpoint', 'manifest.json'), 'utf8'));
     expect(String(manifest.step)).toBe(stopped?.[1]);
+  }, 240_000);
+
+  it('a full disk is one line naming the file, and the run resumes once there is space', () => {
+    // A small tmpfs needs root, as the read-only mount below.
+    const mount = scratch();
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=300k', 'tmpfs', mount]).status !== 0) {
+      console.warn('disk-full test not run: cannot mount a small tmpfs here (needs root)');
+      return;
+    }
+    try {
+      const full = ablate('smoke', '--index', '1', '--results', mount, '--no-report');
+      expect(full.status).toBe(2);
+      expect(full.out).toMatch(/error: no space left on the device \(writing .*moepp--seed1\/.*\): free some space/);
+      expect(full.out).not.toMatch(STACK);
+      expect(spawnSync('mount', ['-o', 'remount,size=64m', mount]).status).toBe(0);
+      const resumed = ablate('smoke', '--index', '1', '--results', mount, '--no-report');
+      expect(resumed.status, resumed.out).toBe(0);
+      expect(readFileSync(join(mount, 'smoke', 'moepp--seed1', 'metrics.csv'), 'utf8').trim().split('\n')).toHaveLength(7);
+    } finally {
+      spawnSync('umount', [mount]);
+    }
   }, 240_000);
 
   it('a read-only results folder is named as such', () => {

@@ -42,6 +42,10 @@ export const fsCheckpointOps: CheckpointOps = {
     try {
       writeSync(fd, content);
       fsyncSync(fd);
+    } catch (e) {
+      // write(2) errors (ENOSPC) carry no path; the message to the user needs it.
+      (e as NodeJS.ErrnoException).path ??= path;
+      throw e;
     } finally {
       closeSync(fd);
     }

@@ -113,6 +113,10 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   // The tokenizer travels with the run, so its checkpoint can be used on text without the corpus.
   if (!existsSync(folder.path('tokenizer.json'))) writeFileAtomic(folder.path('tokenizer.json'), readFileSync(data.tokenizerPath));
 
+  // Before the model is built: a run whose checkpoints are all corrupt stops here.
+  const store = new CheckpointStore(folder.dir, options.checkpointOps ?? checkpointOpsFromEnvironment(), options.log);
+  const checkpoint = store.settle();
+  let checkpointStep = checkpoint?.step ?? null;
   const model = new MoeppLM(config.model, config.seed, { executor: options.backend.executor });
   const optimizer = new AdamW({ beta1: t.beta1, beta2: t.beta2, epsilon: 1e-8, weightDecay: t.weightDecay });
   const shape = { batchSize: t.batchSize, seqLen: t.seqLen };
@@ -121,9 +125,6 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
   let timingBefore: CheckpointTiming = { trainSeconds: 0, wallSeconds: 0 };
   let trainSeconds = 0;
 
-  const store = new CheckpointStore(folder.dir, options.checkpointOps ?? checkpointOpsFromEnvironment(), options.log);
-  const checkpoint = store.settle();
-  let checkpointStep = checkpoint?.step ?? null;
   if (checkpoint) {
     options.log?.(`resuming from the checkpoint at step ${checkpoint.step}`);
     const json = <T>(name: string): T => JSON.parse(checkpoint.files[name].toString('utf8')) as T;
