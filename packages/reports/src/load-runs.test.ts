@@ -84,6 +84,16 @@ describe('loadStudy robustness', () => {
     expect(s.baseline).toBe('moe');
   });
 
+  it("skips the study's slurm/ folder (pnpm ablate --slurm's scripts and logs) without a note", () => {
+    const dir = tmp();
+    cpSync(join(FIXTURE_RESULTS, FIXTURE_STUDY, 'moe--seed1'), join(dir, 's', 'moe--seed1'), { recursive: true });
+    mkdirSync(join(dir, 's', 'slurm', 'logs'), { recursive: true });
+    writeFileSync(join(dir, 's', 'slurm', 'job.sbatch'), '#!/bin/bash\n');
+    const s = loadStudy(dir, 's', { baseline: 'moe' });
+    expect(s.runs.map((r) => r.runId)).toEqual(['moe--seed1']);
+    expect(s.skipped).toEqual([]);
+  });
+
   it('a corrupt study.json is a note, not a crash; bad fields give readable reasons', () => {
     const dir = tmp();
     const src = join(FIXTURE_RESULTS, FIXTURE_STUDY);

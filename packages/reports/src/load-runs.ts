@@ -57,6 +57,9 @@ export class UnknownStudyError extends Error {
 /** File written into every report folder so that loaders do not mistake it for a run. */
 export const REPORT_MARKER_FILE = 'report-manifest.json';
 
+/** `pnpm ablate --slurm`'s batch scripts, task logs and submissions: part of a study, not a run. */
+const SLURM_FOLDER = 'slurm';
+
 /** Files whose presence makes a folder a run folder (possibly unfinished). */
 const RUN_FILES = ['summary.json', 'config.json', 'environment.json', 'metrics.csv'];
 
@@ -228,7 +231,7 @@ export function loadStudy(resultsDir: string, study: string, options: LoadStudyO
 
   const runs: LoadedRun[] = [];
   const skipped: SkippedRun[] = [];
-  const folders = subdirs(dir).filter((name) => !existsSync(join(dir, name, REPORT_MARKER_FILE)));
+  const folders = subdirs(dir).filter((name) => name !== SLURM_FOLDER && !existsSync(join(dir, name, REPORT_MARKER_FILE)));
   for (const runId of folders) {
     const runDir = join(dir, runId);
     if (!RUN_FILES.some((f) => existsSync(join(runDir, f)))) {

@@ -9,6 +9,8 @@
  *   pnpm ablate --set training.steps=300         type-checked overrides (repeatable)
  *   pnpm ablate --force                          rerun finished runs (old folders are moved aside)
  *   pnpm ablate --wait                           wait for runs another process is training instead of skipping them
+ *   pnpm ablate tau-sweep --slurm --partition cpu  the pending runs as a Slurm job array, then the report
+ *   pnpm ablate tau-sweep --status               each run's state (and its Slurm task's)
  *
  * Ctrl-C (or SIGTERM) stops at the end of the current step with a checkpoint and prints the command
  * that resumes; errors are one line (`--debug` or MOEPP_DEBUG=1 adds the stack).
@@ -26,6 +28,8 @@ import { writeStudyReport } from '../studies/write-report.ts';
 import { RunStopped } from '../training/trainer.ts';
 import { debugRequested, errorLine } from './error-line.ts';
 import { listenForStop } from './stop-signals.ts';
+import { submitStudy, taskAblateArgs } from '../slurm/submit.ts';
+import { studyStatus } from '../slurm/study-status.ts';
 
 const root = repoRoot();
 
@@ -38,6 +42,12 @@ function resolveStudyFile(arg: string | undefined): string {
 function parseIndex(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a run index ≥ 0 (see --list)');
+  return n;
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
   return n;
 }
 
@@ -57,11 +67,23 @@ const program = new Command()
   .option('--threads <n>', 'wasm threads, or OpenBLAS threads for blas (default: MOEPP_THREADS or 1 — see BENCHMARKS.md, "Threads")')
   .option('--results <dir>', 'results folder', join(root, 'results'))
   .option('--no-report', 'skip writing the report (tables and figures) after the runs')
+  .option('--status', 'print each run\'s state (and its Slurm task\'s, after --slurm), then exit')
+  .option('--slurm', 'submit the pending runs as a Slurm job array (results/<study>/slurm/job.sbatch), then a report job after it')
+  .option('--dry-run', 'with --slurm: print the batch scripts, submit nothing')
+  .option('--partition <name>', 'with --slurm: the Slurm partition')
+  .option('--time <limit>', 'with --slurm: time limit per run, e.g. 2:00:00')
+  .option('--cpus-per-task <n>', 'with --slurm: CPUs per run', parsePositive)
+  .option('--mem <size>', 'with --slurm: memory per run, e.g. 4G')
+  .option('--max-parallel <n>', 'with --slurm: at most this many runs at once (--array=…%N)', parsePositive)
+  .option('--sbatch-arg <arg>', 'with --slurm: another sbatch option, e.g. --sbatch-arg=--account=lab (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .showHelpAfterError();
 
 async function main(): Promise<void> {
   program.parse();
-  const opts = program.opts<{ list?: boolean; index?: number; force?: boolean; wait?: boolean; set: string[]; base?: string; backend?: string; executor?: string; threads?: string; results: string; report: boolean }>();
+  const opts = program.opts<{
+    list?: boolean; index?: number; force?: boolean; wait?: boolean; set: string[]; base?: string; backend?: string; executor?: string; threads?: string; results: string; report: boolean;
+    status?: boolean; slurm?: boolean; dryRun?: boolean; partition?: string; time?: string; cpusPerTask?: number; mem?: string; maxParallel?: number; sbatchArg: string[];
+  }>();
   const studyFile = resolveStudyFile(program.args[0]);
   const study = loadStudy(studyFile);
   if (opts.base) study.base = opts.base;
@@ -75,6 +97,26 @@ async function main(): Promise<void> {
   }
   if (opts.index !== undefined && opts.index >= plan.length) {
     throw new StudyConfigError(`--index ${opts.index}: the study has ${plan.length} runs (0–${plan.length - 1}); see --list`);
+  }
+  if (opts.status) {
+    for (const line of studyStatus(resultsDir, study.name, plan)) console.log(line);
+    return;
+  }
+  if (opts.dryRun && !opts.slurm) throw new StudyConfigError('--dry-run prints the Slurm batch scripts: use it with --slurm');
+  if (opts.slurm) {
+    // A requeued task would rerun its finished run from scratch again; --force stays a local command.
+    if (opts.force) throw new StudyConfigError('--force cannot be combined with --slurm: move the run folders aside with a local pnpm ablate --force, then submit');
+    submitStudy({
+      study: study.name, plan, index: opts.index, checkout: root, resultsDir,
+      ablateArgs: taskAblateArgs({ ...opts, studyFile, resultsDir }),
+      // The command that submits these scripts: what --dry-run shows is what it would submit.
+      command: ['pnpm ablate', ...process.argv.slice(2).filter((a) => a !== '--dry-run')].join(' '),
+      statusCommand: ['pnpm ablate', program.args[0] ?? '', '--status', ...(program.getOptionValueSource('results') === 'default' ? [] : ['--results', resultsDir])].filter((w) => w !== '').join(' '),
+      sbatch: { partition: opts.partition, time: opts.time, cpusPerTask: opts.cpusPerTask, mem: opts.mem, maxParallel: opts.maxParallel, extraArgs: opts.sbatchArg },
+      dryRun: opts.dryRun === true,
+      log: (line) => console.log(line),
+    });
+    return;
   }
   const runs = opts.index === undefined ? plan : [plan[opts.index]];
 

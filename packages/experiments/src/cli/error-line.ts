@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 /** Errors whose message already says what is wrong and how to fix it: bad input, exit code 2. */
 const EXPECTED_ERRORS = new Set([
   'StudyConfigError', 'BackendError', 'ConfigError', 'SafetensorsError', 'RunFormatError', 'RunFileError',
-  'RunIdentityError', 'CheckpointCorruptError', 'NonFiniteLossError', 'UnhealthyCheckpointError',
+  'RunIdentityError', 'CheckpointCorruptError', 'NonFiniteLossError', 'UnhealthyCheckpointError', 'SlurmError',
 ]);
 
 function isWritable(path: string): boolean {
