@@ -167,7 +167,8 @@ describe.skipIf(unavailable !== null)('pnpm ablate --slurm on a real Slurm', () 
 
     for (const run of ['moe--seed1', 'moepp--seed1']) {
       const final = finalCheckpoint(runDir(run));
-      expect([...final.keys()]).toEqual(['manifest.json', 'model.safetensors', 'optimizer.safetensors', 'state.json']);
+      // Both are MoE runs: their checkpoints also carry router saturation's top-1 record.
+      expect([...final.keys()]).toEqual(['manifest.json', 'model.safetensors', 'optimizer.safetensors', 'routing-top1.json', 'state.json']);
       expect(final, run).toEqual(finalCheckpoint(join(clean, 'smoke', run)));
       const summary = (dir: string) => (JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { val: unknown; test: unknown });
       expect(summary(runDir(run)).val).toEqual(summary(join(clean, 'smoke', run)).val);
