@@ -17,13 +17,14 @@ import {
 import { referenceTopK, registerGatingMode, selectTopK, unregisterGatingMode, type GatingMode } from './gating/index.ts';
 import { ConfigError, resolveModelConfig } from './config.ts';
 import { MoeppLM } from './model.ts';
-import { evaluationContext, trainingContext } from './forward-context.ts';
+import { evaluationContext } from './forward-context.ts';
 import { balanceWeights } from './losses.ts';
 import { heterogeneousCapacity } from './dispatch.ts';
 import { TEST_BACKENDS, useBackend } from './testing/backends.ts';
 import { referenceMoeLayer } from './testing/reference-moe.ts';
 import { maxAbsDiff, randomLayer, randomMatrix } from './testing/random-layer.ts';
 import { checkInputGradient, checkParameterGradients } from './testing/finite-differences.ts';
+import { trainAFewSteps } from './testing/train-a-few-steps.ts';
 
 /** A zero-computation kind with a learned per-dimension scale: E(x) = s ⊙ x (O(D), token-wise). */
 const scaleHost: TokenwiseExpertHost<{ s: Float32Array; d: number }> = {
@@ -204,23 +205,11 @@ describe.each(TEST_BACKENDS)('toy kinds and gating mode on %s', (backend) => {
     const ids = Array.from({ length: 2 * 9 }, (_, i) => (i * 7 + 3) % 40);
     const inputs = tf.tensor2d([ids.slice(0, 8), ids.slice(9, 17)], [2, 8], 'int32');
     const targets = tf.tensor2d([ids.slice(1, 9), ids.slice(10, 18)], [2, 8], 'int32');
-    const optimizer: tf.Optimizer = tf.train.adam(0.03);
-    const losses: number[] = [];
-    let afterFirstStep = 0;
-    for (let step = 0; step < 8; step++) {
-      const r = model.lossAndGradients(inputs, targets, trainingContext('toy', step));
-      losses.push(r.loss);
-      const byVariable: tf.NamedTensorMap = {};
-      for (const [name, g] of r.grads) byVariable[model.parameters.get(name).name] = g;
-      optimizer.applyGradients(byVariable);
-      tf.dispose([...r.grads.values()]);
-      if (step === 0) afterFirstStep = tf.memory().numTensors;
-    }
+    const { losses, leakedTensors } = trainAFewSteps(model, inputs, targets, 'toy');
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(losses[7]).toBeLessThan(losses[0] - 0.1);
-    expect(tf.memory().numTensors).toBe(afterFirstStep);
+    expect(leakedTensors).toBe(0);
     tf.dispose([inputs, targets]);
-    optimizer.dispose();
     model.dispose();
   });
 });

@@ -18,6 +18,7 @@ import { TEST_BACKENDS, useBackend } from './testing/backends.ts';
 import { matmul, referenceExpert, referenceMoeLayer, type Matrix } from './testing/reference-moe.ts';
 import { maxAbsDiff, randomLayer, randomMatrix } from './testing/random-layer.ts';
 import { checkInputGradient, checkParameterGradients } from './testing/finite-differences.ts';
+import { trainAFewSteps } from './testing/train-a-few-steps.ts';
 
 const KINDS = ['ffn', 'ffn', 'ffn', 'ffn', 'constant', 'copy', 'zero', 'zero'];
 type LayerOptions = Omit<Parameters<typeof randomLayer>[0], 'seed' | 'kinds' | 'tokens' | 'dModel' | 'hidden'>;
@@ -438,24 +439,11 @@ describe('routing family in the LM (cpu)', () => {
   ])('%s: the loss falls over a few steps, no tensor leaks', (_, moe) => {
     const model = new MoeppLM(tiny(moe), 3);
     const { inputs, targets } = batch();
-    const optimizer: tf.Optimizer = tf.train.adam(0.03);
-    const losses: number[] = [];
-    let afterFirstStep = 0;
-    for (let step = 0; step < 8; step++) {
-      const r = model.lossAndGradients(inputs, targets, trainingContext('family', step));
-      losses.push(r.loss);
-      const byVariable: tf.NamedTensorMap = {};
-      for (const [name, g] of r.grads) byVariable[model.parameters.get(name).name] = g;
-      optimizer.applyGradients(byVariable);
-      model.updateRoutingState(r.expertLoad);
-      tf.dispose([...r.grads.values()]);
-      if (step === 0) afterFirstStep = tf.memory().numTensors;
-    }
+    const { losses, leakedTensors } = trainAFewSteps(model, inputs, targets, 'family');
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(losses[7]).toBeLessThan(losses[0] - 0.1);
-    expect(tf.memory().numTensors).toBe(afterFirstStep);
+    expect(leakedTensors).toBe(0);
     tf.dispose([inputs, targets]);
-    optimizer.dispose();
     model.dispose();
   });
 

@@ -10,11 +10,12 @@ import seedrandom from 'seedrandom';
 import { ConfigError, resolveModelConfig, type ModelConfigInput } from './config.ts';
 import { countParameters, forwardFlopsPerToken } from './counting.ts';
 import { MoeppLM } from './model.ts';
-import { evaluationContext, trainingContext } from './forward-context.ts';
+import { evaluationContext } from './forward-context.ts';
 import { TEST_BACKENDS, useBackend } from './testing/backends.ts';
 import { referenceMoeLayer } from './testing/reference-moe.ts';
 import { maxAbsDiff, randomLayer, randomMatrix } from './testing/random-layer.ts';
 import { checkInputGradient, checkParameterGradients } from './testing/finite-differences.ts';
+import { trainAFewSteps } from './testing/train-a-few-steps.ts';
 
 const KINDS = ['ffn', 'ffn', 'ffn', 'constant', 'copy', 'zero'];
 
@@ -79,22 +80,10 @@ describe.each(TEST_BACKENDS)('shared experts on %s', (backend) => {
     const ids = Array.from({ length: 18 }, (_, i) => (i * 7 + 3) % 40);
     const inputs = tf.tensor2d([ids.slice(0, 8), ids.slice(9, 17)], [2, 8], 'int32');
     const targets = tf.tensor2d([ids.slice(1, 9), ids.slice(10, 18)], [2, 8], 'int32');
-    const optimizer: tf.Optimizer = tf.train.adam(0.03);
-    const losses: number[] = [];
-    let afterFirstStep = 0;
-    for (let step = 0; step < 8; step++) {
-      const r = model.lossAndGradients(inputs, targets, trainingContext('shared', step));
-      losses.push(r.loss);
-      const byVariable: tf.NamedTensorMap = {};
-      for (const [name, g] of r.grads) byVariable[model.parameters.get(name).name] = g;
-      optimizer.applyGradients(byVariable);
-      tf.dispose([...r.grads.values()]);
-      if (step === 0) afterFirstStep = tf.memory().numTensors;
-    }
+    const { losses, leakedTensors } = trainAFewSteps(model, inputs, targets, 'shared');
     expect(losses[7]).toBeLessThan(losses[0] - 0.1);
-    expect(tf.memory().numTensors).toBe(afterFirstStep);
+    expect(leakedTensors).toBe(0);
     tf.dispose([inputs, targets]);
-    optimizer.dispose();
     model.dispose();
   });
 });
