@@ -66,6 +66,13 @@ async function waitUntil(what: string, done: () => boolean, timeoutMs: number): 
 
 const jobsFinished = (...ids: string[]) => () => ids.every((id) => { const s = [...taskStates(id).values()]; return s.length > 0 && s.every((x) => FINISHED.includes(x)); });
 
+/** The study's task logs, for the message of a failed expectation: what the tasks printed. */
+function taskLogs(results: string): string {
+  const logs = join(results, 'smoke', 'slurm', 'logs');
+  if (!existsSync(logs)) return `no task logs in ${logs}`;
+  return readdirSync(logs).sort().map((f) => `--- ${f}\n${readFileSync(join(logs, f), 'utf8').split('\n').slice(-40).join('\n')}`).join('\n');
+}
+
 function checkpointStep(runDir: string): number {
   try {
     return (JSON.parse(readFileSync(join(runDir, 'checkpoint', 'state.json'), 'utf8')) as { step: number }).step;
@@ -102,7 +109,7 @@ describe.skipIf(unavailable !== null)('pnpm ablate --slurm on a real Slurm', () 
     expect(readFileSync(join(results, 'smoke', 'slurm', 'job.sbatch'), 'utf8')).toMatch(/^#SBATCH --array=0-1$/m);
     await waitUntil('the array and the report job', jobsFinished(jobs.array, jobs.report), 150_000);
 
-    expect(taskStates(jobs.array)).toEqual(new Map([['0', 'COMPLETED'], ['1', 'COMPLETED']]));
+    expect(taskStates(jobs.array), taskLogs(results)).toEqual(new Map([['0', 'COMPLETED'], ['1', 'COMPLETED']]));
     expect(taskStates(jobs.report)).toEqual(new Map([['', 'COMPLETED']]));
     for (const run of ['moe--seed1', 'moepp--seed1']) expect(existsSync(join(results, 'smoke', run, 'summary.json'))).toBe(true);
     expect(readFileSync(join(results, 'smoke', 'report', 'report.md'), 'utf8')).toMatch(/moepp/);
@@ -151,7 +158,7 @@ describe.skipIf(unavailable !== null)('pnpm ablate --slurm on a real Slurm', () 
     await waitUntil('the requeued task to be pending', () => taskStates(jobs.array).get('1') === 'PENDING', 30_000);
     spawnSync('scontrol', ['update', `jobid=${jobs.array}_1`, 'StartTime=now']);
     await waitUntil('the first submission', jobsFinished(jobs.array, jobs.report), 150_000);
-    expect(taskStates(jobs.array)).toEqual(new Map([['0', 'CANCELLED'], ['1', 'COMPLETED']]));
+    expect(taskStates(jobs.array), taskLogs(results)).toEqual(new Map([['0', 'CANCELLED'], ['1', 'COMPLETED']]));
     expect(existsSync(join(runDir('moe--seed1'), 'summary.json'))).toBe(false);
     expect(readFileSync(join(results, 'smoke', 'slurm', 'logs', 'run-1.log'), 'utf8')).toMatch(new RegExp(`=== run 1: job ${jobs.array}_1, restart 1`));
     const status = ablate('smoke', '--status', '--results', results);
