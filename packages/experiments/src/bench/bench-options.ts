@@ -133,6 +133,8 @@ export function presetGrid(preset: Preset): GridSlice[] {
     return [
       { measures: ['expert_forward', 'layer_forward', 'layer_forward_backward'], widths: ['small'], experts: [16], taus: [0.25, 0.75], tokens: [512] },
       { measures: ['train_step'], widths: ['small'], experts: [8], taus: [0.75], tokens: [512] },
+      // An 8-expert cell, so the quick run has the MoE family's rows too (family-run.ts).
+      { measures: ['expert_forward'], widths: ['small'], experts: [8], taus: [0.75], tokens: [512] },
     ];
   }
   return [

@@ -1,8 +1,9 @@
 /**
  * The benchmark run: plans the groups (bench-plan.ts), measures each layer group interleaved
- * (layer-group-run.ts, with the PyTorch peer when asked) and the training steps
- * (train-step-run.ts), and writes `results/bench/<timestamp>/` (docs/run-folder.md):
- * environment.json, layer.csv, peer-checks.csv, profile.csv, summary.md.
+ * (layer-group-run.ts, with the PyTorch peer when asked), the MoE family's designs beside MoE
+ * top-2 (family-run.ts) and the training steps (train-step-run.ts), and writes
+ * `results/bench/<timestamp>/` (docs/run-folder.md): environment.json, layer.csv, family.csv,
+ * peer-checks.csv, profile.csv, summary.md.
  */
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,6 +18,7 @@ import type { BenchContext } from './bench-context.ts';
 import { benchTimestamp, layerGroups } from './bench-plan.ts';
 import { loadCheckpoints } from './checkpoint-routing.ts';
 import { buildLayerPair, type LayerPair } from './layer-fixture.ts';
+import { measureFamily } from './family-run.ts';
 import { measureLayerGroup } from './layer-group-run.ts';
 import type { OpProfile } from './op-profile.ts';
 import { buildCases, checkpointNotes } from './routing-cases.ts';
@@ -94,6 +96,7 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
   }
   pair?.dispose();
 
+  const family = measureFamily(ctx, dir);
   await measureTrainSteps(ctx);
 
   ctx.flush();
@@ -107,6 +110,6 @@ export async function runBench(options: BenchOptions, backend: BenchBackend, com
   }
   const seconds = (performance.now() - started) / 1000;
   (environment as Record<string, unknown>).loadAverageAtEnd = loadavg();
-  writeFileAtomic(join(dir, 'summary.md'), summaryMarkdown({ rows, checks, profiles, notes, environment, command, seconds, options }));
+  writeFileAtomic(join(dir, 'summary.md'), summaryMarkdown({ rows, family, checks, profiles, notes, environment, command, seconds, options }));
   return { dir, rows, checks, profiles, notes, seconds };
 }

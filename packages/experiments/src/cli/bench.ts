@@ -21,7 +21,7 @@ import { invocationDir, repoRoot } from '@moepp/run-format';
 const program = new Command()
   .name('pnpm bench')
   .description('Benchmark MoE++ against vanilla MoE: expert forward (paper Table 3), layer forward, forward+backward, training step.')
-  .option('--quick', 'smoke check: small width, (16+4)E, τ 0.25/0.75, 512 tokens, 10 reps (< 3 min)')
+  .option('--quick', 'smoke check: small width, (16+4)E, τ 0.25/0.75, 512 tokens, 10 reps, plus the MoE family at 8E (< 3 min)')
   .option('--full', 'the whole grid: both widths, 8/16/32 experts, every τ and token count, every measure (hours)')
   .option('--measures <list>', `comma-separated: ${MEASURES.join(', ')} (or a, b, c, d)`)
   .option('--widths <list>', 'comma-separated: small (D 256, I 512), paper (D 768, I 2048)')

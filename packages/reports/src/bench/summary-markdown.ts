@@ -53,8 +53,13 @@ const fix = (v: unknown, digits = 1) => (Number.isFinite(num(v)) ? num(v).toFixe
 const mib = (v: unknown) => (Number.isFinite(num(v)) ? `${(num(v) / 2 ** 20).toFixed(1)}` : '–');
 const ms = (r: LayerCsvRow) => `${fix(r.median_ms, r.median_ms !== null && num(r.median_ms) < 10 ? 2 : 1)} [${fix(r.p20_ms, 1)}–${fix(r.p80_ms, 1)}]`;
 
+/** A family.csv row (the experiments package's family-run.ts writes them). */
+export type FamilyRow = Record<string, unknown>;
+
 export interface BenchSummaryInput {
   rows: LayerCsvRow[];
+  /** The MoE family's designs beside MoE top-2; absent or empty = no section. */
+  family?: FamilyRow[];
   checks: PeerCheckRow[];
   profiles: { scope: string; profile: OpProfile }[];
   notes: string[];
@@ -107,6 +112,17 @@ export function benchSummaryMarkdown(input: BenchSummaryInput): string {
       }
     }
     out.push(markdownTable(['group', 'layer', 'ms', 'tokens/s', 'FFN slots', 'increase', 'theoretical', 'delivered', 'paper'], table));
+  }
+
+  const family = input.family ?? [];
+  if (family.length) {
+    out.push('', '## The MoE family beside MoE top-2 (equal active FFN compute per token)', '');
+    out.push('Each design passes every token through the same FFN hidden units as top-2 of 8 experts of width I (`active` = K·I_e + shared); ' +
+      'they differ in how that compute is cut (expert count and width, a shared expert) and in the router (hash routing has none). ' +
+      'Uniform routing for routed designs, uniformly drawn token ids for hash. `× top-2` = median time over MoE top-2\'s in the same interleaved rounds.', '');
+    out.push(markdownTable(['measure', 'width', 'tokens', 'design', 'experts × hidden', 'K', 'shared', 'active', 'ms', 'tokens/s', '× top-2', 'FFN GFLOP/s'],
+      family.map((r) => [String(r.measure), String(r.width), fix(r.tokens, 0), String(r.design), `${r.experts} × ${r.expert_hidden}`, fix(r.top_k, 0), fix(r.shared_hidden, 0), fix(r.active_ffn_hidden, 0),
+        `${fix(r.median_ms, num(r.median_ms) < 10 ? 2 : 1)} [${fix(r.p20_ms, 1)}–${fix(r.p80_ms, 1)}]`, fix(r.tokens_per_s, 0), fix(r.time_vs_moe_top2, 2), fix(r.ffn_gflops)])));
   }
 
   out.push('', '## FFN rate against plain matmul', '');
