@@ -154,8 +154,12 @@ describe.skipIf(unavailable !== null)('pnpm ablate --slurm on a real Slurm', () 
       return interrupted.size === 2;
     }, 120_000);
 
-    // A requeued task waits out a begin time before it may start again; let it start now.
+    // A requeued task waits out a begin time before it may start again; let it start sooner, but
+    // not in the second its first attempt ended: slurmd revoked that attempt's credential then and
+    // refuses a job credential created in the same or an earlier second (cred->ctime <= revoked,
+    // in whole seconds), failing the launch. The task is pending only once that attempt has ended.
     await waitUntil('the requeued task to be pending', () => taskStates(jobs.array).get('1') === 'PENDING', 30_000);
+    await sleep(2000);
     spawnSync('scontrol', ['update', `jobid=${jobs.array}_1`, 'StartTime=now']);
     await waitUntil('the first submission', jobsFinished(jobs.array, jobs.report), 150_000);
     expect(taskStates(jobs.array), taskLogs(results)).toEqual(new Map([['0', 'CANCELLED'], ['1', 'COMPLETED']]));
