@@ -26,18 +26,18 @@ describe('tables of the fixture study', () => {
     const md = summaryMarkdown(rows);
     const line = (c: string) => md.split('\n').find((l) => l.startsWith(`| ${c} `))!.split(' | ');
     // moe val loss 4.10, 4.12, 4.08: mean 4.10, std √((0 + 0.0004 + 0.0004) / 2) = 0.02.
-    expect(line('moe (baseline)')[8]).toBe('4.100 ± 0.020');
+    expect(line('moe (baseline)')[10]).toBe('4.100 ± 0.020');
     // val accuracy 22.1, 21.9, 22.3 %: std 0.2.
-    expect(line('moe (baseline)')[10]).toBe('22.10 ± 0.20');
+    expect(line('moe (baseline)')[12]).toBe('22.10 ± 0.20');
     // moepp-tau0.25 has seeds 1 and 2 only (3 never started, 4 unfinished): 4.16, 4.15.
     expect(line('moepp-tau0.25')[1]).toBe('2');
-    expect(line('moepp-tau0.25')[8]).toBe('4.1550 ± 0.0071');
+    expect(line('moepp-tau0.25')[10]).toBe('4.1550 ± 0.0071');
     // train tokens/s 5600, 5580, 5650: mean 5610, std √((100 + 900 + 1600) / 2) = 36.06.
-    expect(line('moepp-tau0.75')[14]).toBe('5610 ± 36');
+    expect(line('moepp-tau0.75')[16]).toBe('5610 ± 36');
     // Expert forward from bench 20250102-090000 at 4096 tokens: MoE 9.6 ms; τ = 0.75: increase
     // 0.8 × (1 / (6 / 10) − 1) = 53.3 %.
-    expect(line('moe (baseline)')[15]).toBe('9.600');
-    expect(line('moepp-tau0.75')[16]).toBe('+53.3 % |');
+    expect(line('moe (baseline)')[17]).toBe('9.600');
+    expect(line('moepp-tau0.75')[18]).toBe('+53.3 % |');
   });
 
   it('paired deltas: per-seed differences and their bootstrap interval', () => {

@@ -5,6 +5,7 @@
  */
 import { formatCsv } from '@moepp/run-format';
 import { csvValue, formatCount, formatMeanStd, formatSigned, decimalsFor, markdownTable, NONE } from './format.ts';
+import { deadFfnExperts, ffnMaxVio } from './ffn-collapse.ts';
 import { findExpertForward, type BenchMatch, type LoadedBench } from './load-bench.ts';
 import { runsOf, type LoadedRun, type LoadedStudy } from './load-runs.ts';
 import type { ModelShape } from './run-folder-format.ts';
@@ -25,6 +26,9 @@ export interface ConfigRow {
   paramsTotal: number;
   paramsActive: number;
   ffnPerToken: Summary;
+  /** FFN experts' load among themselves (ffn-collapse.ts); n = 0 for dense. */
+  ffnMaxVio: Summary;
+  deadFfnExperts: Summary;
   valLoss: Summary;
   valPerplexity: Summary;
   valAccuracy: Summary;
@@ -72,6 +76,8 @@ export function buildConfigRows(study: LoadedStudy, bench: LoadedBench): ConfigR
       paramsTotal: of((r) => r.summary.params.total).mean,
       paramsActive: of((r) => r.summary.params.activePerToken).mean,
       ffnPerToken: of((r) => r.summary.params.ffnExpertsPerToken),
+      ffnMaxVio: of(ffnMaxVio),
+      deadFfnExperts: of(deadFfnExperts),
       valLoss: of((r) => r.summary.val.loss),
       valPerplexity: of((r) => r.summary.val.perplexity),
       valAccuracy: of((r) => r.summary.val.accuracy),
@@ -93,7 +99,7 @@ export const MEAN_STD_LEGEND =
 export function summaryMarkdown(rows: ConfigRow[]): string {
   const header = [
     'config', 'n', 'experts', 'τ', 'gating residual', 'params', 'active params / token', 'FFN experts / token',
-    'val loss', 'val ppl', 'val acc (%)', 'test loss', 'test ppl', 'test acc (%)', 'train tokens/s',
+    'FFN MaxVio', 'dead FFN experts', 'val loss', 'val ppl', 'val acc (%)', 'test loss', 'test ppl', 'test acc (%)', 'train tokens/s',
     'expert fwd (ms)', 'throughput increase',
   ];
   const body = rows.map((r) => {
@@ -109,6 +115,8 @@ export function summaryMarkdown(rows: ConfigRow[]): string {
       formatCount(r.paramsTotal),
       formatCount(r.paramsActive),
       ms(r.ffnPerToken, 1, 3),
+      r.ffnMaxVio.n ? ms(r.ffnMaxVio, 1, 2) : NONE,
+      r.deadFfnExperts.n ? ms(r.deadFfnExperts, 1, 1) : NONE,
       ms(r.valLoss),
       ms(r.valPerplexity, 1, 2),
       ms(r.valAccuracy, 100, 2),
@@ -124,7 +132,9 @@ export function summaryMarkdown(rows: ConfigRow[]): string {
   const benchNotes = [...new Set(rows.filter((r) => r.bench).map((r) => `${r.config}: bench/${r.bench!.timestamp}, ${r.bench!.row.tokens} tokens, ${r.bench!.row.impl}`))];
   return (
     markdownTable(header, body, align) +
-    `\n${MEAN_STD_LEGEND} Accuracy is next-token accuracy. "expert fwd" is the median expert forward time of one ` +
+    `\n${MEAN_STD_LEGEND} Accuracy is next-token accuracy. "FFN MaxVio" is the busiest FFN expert's held-out load over the mean ` +
+    'FFN load, minus 1, averaged over MoE layers; "dead FFN experts" counts FFN experts under 10 % of the mean FFN load, summed over MoE ' +
+    'layers (zero-computation experts excluded from both). "expert fwd" is the median expert forward time of one ' +
     'layer (FFN and ZC experts, dispatch and combine, router excluded) from the newest benchmark with the same layer ' +
     'shape and τ; "throughput increase" is t_MoE / t_MoE++ − 1 against the vanilla-MoE row of that benchmark ' +
     `(paper Table 3).${benchNotes.length ? ` Benchmarks used: ${benchNotes.join('; ')}.` : ' No matching benchmark was found.'}\n`
@@ -133,6 +143,8 @@ export function summaryMarkdown(rows: ConfigRow[]): string {
 
 const SUMMARY_FIELDS: [keyof ConfigRow, string][] = [
   ['ffnPerToken', 'ffn_experts_per_token'],
+  ['ffnMaxVio', 'ffn_max_vio'],
+  ['deadFfnExperts', 'dead_ffn_experts'],
   ['valLoss', 'val_loss'],
   ['valPerplexity', 'val_perplexity'],
   ['valAccuracy', 'val_accuracy'],
@@ -200,6 +212,8 @@ export const DELTA_METRICS: DeltaMetric[] = [
   { key: 'test.loss', label: 'test loss', unit: 'nats', get: (r) => r.summary.test?.loss },
   { key: 'test.accuracy', label: 'test accuracy', unit: 'pp', get: (r) => r.summary.test?.accuracy, scale: 100 },
   { key: 'ffn_experts_per_token', label: 'FFN experts / token', unit: '', get: (r) => r.summary.params.ffnExpertsPerToken },
+  { key: 'ffn_max_vio', label: 'FFN MaxVio', unit: '', get: ffnMaxVio },
+  { key: 'dead_ffn_experts', label: 'dead FFN experts', unit: '', get: deadFfnExperts },
   { key: 'train.tokens_per_s', label: 'train tokens/s', unit: '%', get: (r) => r.summary.train.tokensPerSecond, relative: true, scale: 100 },
 ];
 
