@@ -14,6 +14,8 @@ import type { LoadedRun } from './load-runs.ts';
 /** An FFN expert under this share of the mean FFN load counts as dead (core's DEAD_EXPERT_THRESHOLD). */
 export const DEAD_FFN_THRESHOLD = 0.1;
 
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
 /** The slots of each FFN expert per MoE layer; [] for a dense run. */
 function ffnLoads(run: LoadedRun): number[][] {
   return run.routing.layers.map((layer) =>
@@ -28,11 +30,10 @@ function ffnLoads(run: LoadedRun): number[][] {
 export function ffnMaxVio(run: LoadedRun): number | undefined {
   const layers = ffnLoads(run);
   if (layers.length === 0) return undefined;
-  const perLayer = layers.map((loads) => {
-    const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
-    return mean > 0 ? Math.max(...loads) / mean - 1 : NaN;
-  });
-  return perLayer.reduce((a, b) => a + b, 0) / perLayer.length;
+  return mean(layers.map((loads) => {
+    const m = mean(loads);
+    return m > 0 ? Math.max(...loads) / m - 1 : NaN;
+  }));
 }
 
 /**
@@ -43,7 +44,7 @@ export function deadFfnExperts(run: LoadedRun): number | undefined {
   const layers = ffnLoads(run);
   if (layers.length === 0) return undefined;
   return layers.reduce((count, loads) => {
-    const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
-    return count + loads.filter((l) => l < DEAD_FFN_THRESHOLD * mean).length;
+    const bar = DEAD_FFN_THRESHOLD * mean(loads);
+    return count + loads.filter((l) => l < bar).length;
   }, 0);
 }

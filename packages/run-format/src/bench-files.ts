@@ -1,6 +1,7 @@
 /**
  * The files of a benchmark folder `results/bench/<YYYYMMDD-HHMMSS>/` that reports read:
- * `layer.csv` (one row per measured case) and `environment.json` (see environment-json.ts).
+ * `layer.csv` (one row per measured case), `family.csv` (the MoE family's designs beside MoE
+ * top-2) and `environment.json` (see environment-json.ts).
  * Bench CSVs write numbers with `sixDigitNumber` and leave a cell empty where a value does not
  * apply (the `tau` of a MoE row, the increase columns of a MoE row).
  */
@@ -27,6 +28,26 @@ export type LayerCsvRow = { [K in LayerCsvColumn]: CsvCell };
  */
 export function layerCsv(rows: readonly LayerCsvRow[]): string {
   return formatCsv(LAYER_CSV_COLUMNS, rows, { number: sixDigitNumber });
+}
+
+export const FAMILY_CSV_COLUMNS = [
+  'measure', 'width', 'd_model', 'd_ffn', 'design', 'experts', 'expert_hidden', 'top_k', 'shared_hidden', 'active_ffn_hidden',
+  'tokens', 'median_ms', 'p20_ms', 'p80_ms', 'reps', 'tokens_per_s', 'time_vs_moe_top2', 'ffn_gflops',
+] as const;
+
+/**
+ * One family.csv row: `measure` is `expert_forward | layer_forward`; `active_ffn_hidden` = top_k ·
+ * expert_hidden + shared_hidden; `time_vs_moe_top2` is the median time over MoE top-2's in the
+ * same interleaved rounds.
+ */
+export type FamilyCsvRow = { [K in (typeof FAMILY_CSV_COLUMNS)[number]]: CsvCell };
+
+/**
+ * @example
+ * familyCsv([row]).split('\n')[0]; // 'measure,width,d_model,…,ffn_gflops'
+ */
+export function familyCsv(rows: readonly FamilyCsvRow[]): string {
+  return formatCsv(FAMILY_CSV_COLUMNS, rows, { number: sixDigitNumber });
 }
 
 /** One row of `peer-checks.csv`: the largest difference between ours and PyTorch per case and quantity. */

@@ -23,7 +23,7 @@ export { runFingerprintSchema, type RunFingerprintFile } from './fingerprint-jso
 export { studyFileSchema, studyRunSchema, type StudyFile } from './study-json.ts';
 export { runEnvironmentSchema, benchEnvironmentSchema, type RunEnvironment, type BenchEnvironment } from './environment-json.ts';
 export { METRICS_CSV_COLUMNS, metricsCsvColumns, EVAL_CSV_COLUMNS, type MetricsCsvColumn, type MetricsCsvRow, type EvalCsvRow } from './run-csv.ts';
-export { LAYER_CSV_COLUMNS, layerCsv, recordsCsv, type LayerCsvColumn, type LayerCsvRow, type PeerCheckRow } from './bench-files.ts';
+export { FAMILY_CSV_COLUMNS, familyCsv, type FamilyCsvRow, LAYER_CSV_COLUMNS, layerCsv, recordsCsv, type LayerCsvColumn, type LayerCsvRow, type PeerCheckRow } from './bench-files.ts';
 export { formatCsv, parseCsv, csvNumber, plainNumber, sixDigitNumber, type CsvCell, type CsvNumberFormat, type CsvTable, type FormatCsvOptions } from './csv.ts';
 export { writeFileAtomic } from './atomic-write.ts';
 export { findRepoRoot, repoRoot, invocationDir, defaultResultsDir, BUNDLE_MANIFEST } from './repo-root.ts';

@@ -35,7 +35,7 @@ export const FAMILY_DESIGNS: readonly FamilyDesign[] = [
   { name: 'moe-top2', source: 'GShard / Mixtral: 8 experts of I, top-2', routing: 'designed', spec: (D, I) => base(D, I, 8, 2) },
   {
     name: 'fine-grained', source: 'DeepSeekMoE (Dai et al. 2024) segmentation alone: 32 experts of I/4, top-8', routing: 'designed',
-    spec: (D, I) => ({ ...base(D, I / 4, 32, 8) }),
+    spec: (D, I) => base(D, I / 4, 32, 8),
   },
   {
     name: 'deepseekmoe', source: 'DeepSeekMoE: 32 experts of I/4, top-7, plus 1 shared expert of I/4', routing: 'designed',
@@ -47,8 +47,12 @@ export const FAMILY_DESIGNS: readonly FamilyDesign[] = [
   },
 ];
 
+/** FFN hidden units of the always-on shared experts (0 without them). */
+export function sharedFfnHidden(spec: MoeLayerSpec): number {
+  return spec.sharedExperts ? spec.sharedExperts.count * spec.sharedExperts.hidden : 0;
+}
+
 /** FFN hidden units a token passes through: K routed experts plus the shared ones. */
 export function activeFfnHidden(spec: MoeLayerSpec): number {
-  const shared = spec.sharedExperts ? spec.sharedExperts.count * spec.sharedExperts.hidden : 0;
-  return spec.topK * spec.ffnHidden + shared;
+  return spec.topK * spec.ffnHidden + sharedFfnHidden(spec);
 }

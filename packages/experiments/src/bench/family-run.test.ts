@@ -4,12 +4,12 @@ import { hashExperts, trainingContext } from '@moepp/core';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCsv } from '@moepp/run-format';
+import { FAMILY_CSV_COLUMNS, parseCsv } from '@moepp/run-format';
 import { useTestBackend } from '../testing/test-backend.ts';
 import { resolveBenchOptions, WIDTHS } from './bench-options.ts';
 import type { BenchContext } from './bench-context.ts';
 import { FAMILY_DESIGNS, HASH_VOCAB, activeFfnHidden } from './family-designs.ts';
-import { buildFamilyCase, familyCall, familyCells, measureFamily, FAMILY_CSV_COLUMNS } from './family-run.ts';
+import { buildFamilyCase, familyCall, familyCells, measureFamily } from './family-run.ts';
 
 beforeAll(async () => {
   await useTestBackend();

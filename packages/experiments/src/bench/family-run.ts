@@ -7,26 +7,20 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createMoeLayer, trainingContext, type ExecutorName, type MoeLayer, type RouterOutput } from '@moepp/core';
-import { recordsCsv, writeFileAtomic, type CsvCell } from '@moepp/run-format';
+import { familyCsv, writeFileAtomic, type FamilyCsvRow } from '@moepp/run-format';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { designedRouterLogits, sampleBalancedTopK } from './balanced-routing.ts';
 import { endProgress, progress, type BenchContext } from './bench-context.ts';
 import { WIDTHS, type Width } from './bench-options.ts';
 import { layerGroups } from './bench-plan.ts';
-import { FAMILY_DESIGNS, HASH_VOCAB, activeFfnHidden, type FamilyDesign } from './family-designs.ts';
+import { FAMILY_DESIGNS, HASH_VOCAB, activeFfnHidden, sharedFfnHidden, type FamilyDesign } from './family-designs.ts';
 import { runInterleaved } from './interleave.ts';
 import { uniformArray } from './layer-fixture.ts';
 import { summarizeTimes } from './statistics.ts';
 
 export const FAMILY_MEASURES = ['expert_forward', 'layer_forward'] as const;
 export type FamilyMeasure = (typeof FAMILY_MEASURES)[number];
-
-export const FAMILY_CSV_COLUMNS = [
-  'measure', 'width', 'd_model', 'd_ffn', 'design', 'experts', 'expert_hidden', 'top_k', 'shared_hidden', 'active_ffn_hidden',
-  'tokens', 'median_ms', 'p20_ms', 'p80_ms', 'reps', 'tokens_per_s', 'time_vs_moe_top2', 'ffn_gflops',
-] as const;
-export type FamilyCsvRow = Record<(typeof FAMILY_CSV_COLUMNS)[number], CsvCell>;
 
 /** One design's layer with the inputs that make it route as planned. */
 export interface FamilyCase {
@@ -128,8 +122,7 @@ export function measureFamily(ctx: BenchContext, dir: string): FamilyCsvRow[] {
         rows.push({
           measure, width: cell.width, d_model: D, d_ffn: I, design: c.design.name,
           experts: spec.kinds.length, expert_hidden: spec.ffnHidden, top_k: spec.topK,
-          shared_hidden: spec.sharedExperts ? spec.sharedExperts.count * spec.sharedExperts.hidden : 0,
-          active_ffn_hidden: active, tokens: cell.tokens,
+          shared_hidden: sharedFfnHidden(spec), active_ffn_hidden: active, tokens: cell.tokens,
           median_ms: t.medianMs, p20_ms: t.p20Ms, p80_ms: t.p80Ms, reps: t.reps,
           tokens_per_s: cell.tokens / (t.medianMs / 1000),
           time_vs_moe_top2: t.medianMs / baseline,
@@ -138,7 +131,7 @@ export function measureFamily(ctx: BenchContext, dir: string): FamilyCsvRow[] {
         });
       }
       ctx.log(`  ${measure}: ${cases.map((c) => `${c.design.name} ${summarizeTimes(times.get(c.design.name)!).medianMs.toFixed(1)} ms`).join(', ')}`);
-      writeFileAtomic(join(dir, 'family.csv'), recordsCsv(rows, FAMILY_CSV_COLUMNS));
+      writeFileAtomic(join(dir, 'family.csv'), familyCsv(rows));
     }
     for (const c of cases) c.dispose();
   }

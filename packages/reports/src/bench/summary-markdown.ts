@@ -3,7 +3,7 @@
  * increase against the theoretical one and the paper's Table 3, FFN rate against plain matmul,
  * ours against PyTorch, peak memory, the training step, peer checks, and where the time goes.
  */
-import type { BenchEnvironment, LayerCsvRow, PeerCheckRow } from '@moepp/run-format';
+import type { BenchEnvironment, FamilyCsvRow, LayerCsvRow, PeerCheckRow } from '@moepp/run-format';
 import { cellNumber, sameGroup } from './layer-rows.ts';
 import { paperIncrease } from './paper-table3.ts';
 import { targetVerdicts } from './targets.ts';
@@ -53,13 +53,10 @@ const fix = (v: unknown, digits = 1) => (Number.isFinite(num(v)) ? num(v).toFixe
 const mib = (v: unknown) => (Number.isFinite(num(v)) ? `${(num(v) / 2 ** 20).toFixed(1)}` : '–');
 const ms = (r: LayerCsvRow) => `${fix(r.median_ms, r.median_ms !== null && num(r.median_ms) < 10 ? 2 : 1)} [${fix(r.p20_ms, 1)}–${fix(r.p80_ms, 1)}]`;
 
-/** A family.csv row (the experiments package's family-run.ts writes them). */
-export type FamilyRow = Record<string, unknown>;
-
 export interface BenchSummaryInput {
   rows: LayerCsvRow[];
   /** The MoE family's designs beside MoE top-2; absent or empty = no section. */
-  family?: FamilyRow[];
+  family?: FamilyCsvRow[];
   checks: PeerCheckRow[];
   profiles: { scope: string; profile: OpProfile }[];
   notes: string[];
