@@ -1,6 +1,6 @@
 /** Causal multi-head self-attention with RoPE; projections without biases (LLaMA). */
 import * as tf from '@tensorflow/tfjs-core';
-import { applyRope } from './rope.ts';
+import { applyRope, type RopeTables } from './rope.ts';
 
 export interface AttentionParams {
   /** (D, D) each, applied as x · W. */
@@ -14,20 +14,20 @@ export interface AttentionParams {
  * x (B·T, D) -> (B·T, D).
  *
  * @example
- * const y = attentionForward(x, params, { batch: 2, seqLen: 16, nHeads: 4, cos, sin, causalMask });
+ * const y = attentionForward(x, params, { batch: 2, seqLen: 16, nHeads: 4, rope: ropeTables(16, 8, 10000), causalMask });
  */
 export function attentionForward(
   x: tf.Tensor2D,
   p: AttentionParams,
-  shape: { batch: number; seqLen: number; nHeads: number; cos: tf.Tensor2D; sin: tf.Tensor2D; causalMask: tf.Tensor2D },
+  shape: { batch: number; seqLen: number; nHeads: number; rope: RopeTables; causalMask: tf.Tensor2D },
 ): tf.Tensor2D {
   const { batch, seqLen, nHeads } = shape;
   const d = x.shape[1];
   const headDim = d / nHeads;
   const heads = (w: tf.Variable) =>
     tf.transpose(tf.reshape(tf.matMul(x, w), [batch, seqLen, nHeads, headDim]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, T, hd)
-  const q = applyRope(heads(p.wQ), shape.cos, shape.sin);
-  const k = applyRope(heads(p.wK), shape.cos, shape.sin);
+  const q = applyRope(heads(p.wQ), shape.rope);
+  const k = applyRope(heads(p.wK), shape.rope);
   const v = heads(p.wV);
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(headDim)), shape.causalMask); // (B, H, T, T)
   const mixed = tf.matMul(tf.softmax(scores), v); // (B, H, T, hd)

@@ -9,6 +9,7 @@
  * ops inside, so it runs on every backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { writeRows } from '@moepp/backends';
 import { isRecordingGradients } from './tape.ts';
 
 /**
@@ -41,10 +42,14 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor): tf.Scalar
       return {
         value: tf.mean(tf.sub(lse, target)) as tf.Scalar,
         gradFunc: (dy: tf.Tensor, [pSaved]: tf.Tensor[]) => {
-          const g = tf.div(dy, tokens); // () dy / N
-          // An int32 one-hot, cast by the product: tfjs 4.22's wasm OneHot writes integer bits into
-          // a float32 output when asked for one.
-          return tf.sub(tf.mul(pSaved, g), tf.mul(tf.oneHot(flat, vocab), g));
+          const g = dy.dataSync()[0] / tokens; // dy / N; sync read of the scalar upstream gradient
+          // g at each row's target, written on the host: a one-hot built by tf ops would be an int32
+          // (N, V) tensor converted to float32 element by element (tfjs 4.22's wasm OneHot writes
+          // integer bits into a float32 output when asked for one).
+          const [targetMass] = writeRows([[tokens, vocab]], ([out]) => {
+            for (let n = 0; n < tokens; n++) out[n * vocab + ids[n]] = g;
+          }); // (N, V)
+          return tf.sub(tf.mul(pSaved, g), targetMass);
         },
       };
     });

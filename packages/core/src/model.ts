@@ -172,8 +172,8 @@ export class MoeppLM {
     for (let i = 0; i < ids.length; i++) {
       if (ids[i] < 0 || ids[i] >= c.vocabSize || !Number.isInteger(ids[i])) throw new Error(`token id ${ids[i]} at position ${i} is outside the vocabulary [0, ${c.vocabSize})`);
     }
-    const { cos, sin, mask } = this.positionTables(seqLen);
-    const attentionShape = { batch, seqLen, nHeads: c.nHeads, cos, sin, causalMask: mask };
+    const { mask, ...rope } = this.positionTables(seqLen);
+    const attentionShape = { batch, seqLen, nHeads: c.nHeads, rope, causalMask: mask };
 
     let h = gatherRows(this.embedding as tf.Tensor2D, Int32Array.from(ids), this.executor.rowMoves); // (N, D)
     let previousLogits: tf.Tensor2D | null = null;
@@ -290,7 +290,7 @@ export class MoeppLM {
   /** Frees every parameter and cached table. */
   dispose(): void {
     this.parameters.dispose();
-    for (const t of this.tables.values()) tf.dispose([t.cos, t.sin, t.mask]);
+    for (const t of this.tables.values()) tf.dispose([t.cos, t.sin, t.rotateHalf, t.mask]);
     this.tables.clear();
   }
 
@@ -299,7 +299,7 @@ export class MoeppLM {
     if (!t) {
       t = tf.tidy(() => {
         const r = ropeTables(seqLen, this.config.dModel / this.config.nHeads, this.config.ropeTheta);
-        return { cos: tf.keep(r.cos), sin: tf.keep(r.sin), mask: tf.keep(causalMask(seqLen)) };
+        return { cos: tf.keep(r.cos), sin: tf.keep(r.sin), rotateHalf: tf.keep(r.rotateHalf), mask: tf.keep(causalMask(seqLen)) };
       });
       this.tables.set(seqLen, t);
     }

@@ -11,7 +11,9 @@
  *   - `Transpose` of the last two axes: a cache-blocked copy (the wasm one goes element by element);
  *   - `Sum` / `Mean` over leading or middle axes: summed in place (the wasm one transposes first);
  *   - `Slice` / `SplitV`: read from the heap (the wasm one first copies the whole input out);
- *   - `GatherV2`: whole-slice copies (the wasm one loops element by element).
+ *   - `GatherV2`: whole-slice copies (the wasm one loops element by element);
+ *   - `Identity` and same-dtype `Cast`: the output shares the input's memory (the wasm ones copy
+ *     it, and tfjs clones every tensor it saves for the backward pass through Identity).
  * The wasm backend also has no `UnsortedSegmentSum`, which the gradient of `tf.gather` needs;
  * it is added here, computed on the host over the wasm heap.
  *
@@ -29,13 +31,14 @@ import { patchedSlice } from './kernels/slice.ts';
 import { patchedSplitV } from './kernels/split-v.ts';
 import { patchedGather } from './kernels/gather-v2.ts';
 import { unsortedSegmentSum } from './kernels/unsorted-segment-sum.ts';
+import { patchedCast, patchedIdentity } from './kernels/identity.ts';
 
 /** Marks our kernel functions, so that patching again is recognised and skipped. */
 const PATCHED = Symbol.for('moepp.wasmKernelPatch');
 type MarkedKernelFunc = KernelFunc & { [PATCHED]?: string };
 
 /** Names of the kernels `patchWasmKernels` replaces or adds, in the order it applies them. */
-export const WASM_KERNEL_PATCHES = ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Sum', 'Mean', 'Slice', 'SplitV', 'GatherV2', 'UnsortedSegmentSum'] as const;
+export const WASM_KERNEL_PATCHES = ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Sum', 'Mean', 'Slice', 'SplitV', 'GatherV2', 'Identity', 'Cast', 'UnsortedSegmentSum'] as const;
 export type WasmKernelPatch = (typeof WASM_KERNEL_PATCHES)[number];
 
 function mark(f: KernelFunc, name: string): KernelFunc {
@@ -75,6 +78,8 @@ export function patchWasmKernels(): WasmKernelPatch[] {
   replaceKernel(tf.Slice, patchedSlice);
   replaceKernel(tf.SplitV, patchedSplitV);
   replaceKernel(tf.GatherV2, patchedGather);
+  replaceKernel(tf.Identity, patchedIdentity);
+  replaceKernel(tf.Cast, patchedCast);
   // Only added where missing: a later tfjs that ships its own kernel keeps it.
   if (!tf.getKernel(tf.UnsortedSegmentSum, 'wasm')) {
     tf.registerKernel({ kernelName: tf.UnsortedSegmentSum, backendName: 'wasm', kernelFunc: mark(unsortedSegmentSum, tf.UnsortedSegmentSum) });
