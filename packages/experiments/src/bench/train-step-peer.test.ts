@@ -43,8 +43,8 @@ describe('PyTorch LM-step peer payload', () => {
     const fresh = tinyModels().map((m) => buildTrainStep(m, 64, SEED));
     const before = tf.memory().numTensors;
     const payload = recordLmStepPayload(cases, TIMING, 1, true);
-    // A first step keeps AdamW's two moments per parameter and the model's RoPE tables and mask.
-    expect(tf.memory().numTensors - before).toBe(cases.reduce((n, c) => n + 2 * c.model.parameters.variables.size + 3, 0));
+    // A first step keeps AdamW's two moments per parameter and the model's RoPE tables (cos, sin, rotate-half) and mask.
+    expect(tf.memory().numTensors - before).toBe(cases.reduce((n, c) => n + 2 * c.model.parameters.variables.size + 4, 0));
     expect([...payload.keys()].sort()).toEqual(['moe.weights.safetensors', 'moepp.weights.safetensors', 'step.safetensors']);
     const { tensors, metadata } = decodeSafetensors(payload.get('step.safetensors')!);
     const spec = JSON.parse(metadata.spec);
