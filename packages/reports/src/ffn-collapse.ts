@@ -16,11 +16,17 @@ export const DEAD_FFN_THRESHOLD = 0.1;
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-/** The slots of each FFN expert per MoE layer; [] for a dense run. */
-function ffnLoads(run: LoadedRun): number[][] {
-  return run.routing.layers.map((layer) =>
-    layer.tokensPerExpert.filter((_, e) => run.expertCostClasses[layer.expertKinds[e]] !== 'zero-computation'),
+/** The slots of each FFN expert per MoE layer, from slots per expert (`tokensPerExpert` of every layer); [] for a dense run. */
+export function ffnLoads(run: LoadedRun, tokensPerExpert: readonly (readonly number[])[] = run.routing.layers.map((l) => l.tokensPerExpert)): number[][] {
+  return tokensPerExpert.map((loads, l) =>
+    loads.filter((_, e) => run.expertCostClasses[run.routing.layers[l].expertKinds[e]] !== 'zero-computation'),
   ).filter((loads) => loads.length > 0);
+}
+
+/** One layer's FFN MaxVio (max / mean FFN load − 1) and its dead FFN experts. */
+export function layerFfnCollapse(loads: readonly number[]): { maxVio: number; dead: number } {
+  const m = mean(loads);
+  return { maxVio: m > 0 ? Math.max(...loads) / m - 1 : NaN, dead: loads.filter((l) => l < DEAD_FFN_THRESHOLD * m).length };
 }
 
 /**
@@ -30,10 +36,7 @@ function ffnLoads(run: LoadedRun): number[][] {
 export function ffnMaxVio(run: LoadedRun): number | undefined {
   const layers = ffnLoads(run);
   if (layers.length === 0) return undefined;
-  return mean(layers.map((loads) => {
-    const m = mean(loads);
-    return m > 0 ? Math.max(...loads) / m - 1 : NaN;
-  }));
+  return mean(layers.map((loads) => layerFfnCollapse(loads).maxVio));
 }
 
 /**
@@ -43,8 +46,5 @@ export function ffnMaxVio(run: LoadedRun): number | undefined {
 export function deadFfnExperts(run: LoadedRun): number | undefined {
   const layers = ffnLoads(run);
   if (layers.length === 0) return undefined;
-  return layers.reduce((count, loads) => {
-    const bar = DEAD_FFN_THRESHOLD * mean(loads);
-    return count + loads.filter((l) => l < bar).length;
-  }, 0);
+  return layers.reduce((count, loads) => count + layerFfnCollapse(loads).dead, 0);
 }

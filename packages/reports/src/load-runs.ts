@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvNumber, parseCsv, parseRunFile, runFingerprintSchema } from '@moepp/run-format';
 import {
-  costClassesOf, parseRouting, parseRunConfig, parseStudyFile, parseSummary, RunFormatError, type ExpertCostClasses,
+  costClassesOf, parseEvaluation, parseRouting, parseRunConfig, parseStudyFile, parseSummary, runSettings, RunFormatError, type EvaluationFile, type ExpertCostClasses,
   type EvalRow, type MetricsRow, type ModelShape, type RoutingStats, type RunSummary, type StudyFile,
 } from './run-folder-format.ts';
 
@@ -24,6 +24,10 @@ export interface LoadedRun {
   metrics: MetricsRow[];
   evals: EvalRow[];
   routing: RoutingStats;
+  /** evaluation.json; null in run folders written before it. */
+  evaluation: EvaluationFile | null;
+  /** config.json's model, data and training settings as dotted keys (`runSettings`). */
+  settings: Record<string, unknown>;
 }
 
 /** A run folder (or a run listed in study.json) that the report leaves out, and why. */
@@ -171,11 +175,15 @@ export function loadRun(dir: string, runId: string, study?: string): LoadedRun {
   // A dense model has no routing, and the trainer then writes no routing.json.
   const routing =
     config.shape.moe === null && !existsSync(join(dir, 'routing.json'))
-      ? { formatVersion: 1, expertKinds: [], layers: [], byPos: {}, byPiece: {}, coActivation: [], routerSaturation: null }
+      ? { formatVersion: 1, expertKinds: [], layers: [], byPos: {}, byPiece: {}, coActivation: [], routerSaturation: null, loadOverTraining: null }
       : parseRouting(readJson(dir, 'routing.json'), expertCostClasses);
   const metrics = parseMetrics(readCsv(dir, 'metrics.csv'));
   const evals = parseEvals(readCsv(dir, 'eval.csv'));
-  return { runId, dir, configName: summary.configName, seed: summary.seed, summary, shape: config.shape, expertCostClasses, metrics, evals, routing };
+  const evaluation = existsSync(join(dir, 'evaluation.json')) ? parseEvaluation(readJson(dir, 'evaluation.json')) : null;
+  return {
+    runId, dir, configName: summary.configName, seed: summary.seed, summary, shape: config.shape, expertCostClasses, metrics, evals, routing, evaluation,
+    settings: runSettings(configJson),
+  };
 }
 
 /** Options of `loadStudy`. */

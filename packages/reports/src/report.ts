@@ -12,6 +12,8 @@ import { buildFigures } from './figures/index.ts';
 import { isFigure, renderFigure, type Figure, type SkippedFigure } from './figures/render.ts';
 import { loadBenchmarks, type LoadedBench } from './load-bench.ts';
 import { loadStudy, REPORT_MARKER_FILE, type LoadedStudy } from './load-runs.ts';
+import { beyondPerplexityCsv, beyondPerplexityMarkdown, beyondPerplexityRows } from './beyond-perplexity.ts';
+import { claimsCsv, claimsMarkdown, paperClaims } from './paper-claims.ts';
 import {
   buildConfigRows, buildDeltaRows, deltasCsv, deltasMarkdown, skippedCsv, skippedMarkdown, summaryCsv, summaryMarkdown,
   type ConfigRow, type DeltaOptions, type DeltaRow,
@@ -77,6 +79,12 @@ export function reportMarkdown(r: Omit<StudyReport, 'files'>, options: ReportOpt
   out.push('Per-seed differences from the baseline with a bootstrap confidence interval: a difference whose interval excludes 0 is unlikely to be seed noise.\n');
   out.push(deltasMarkdown(deltas, study.baseline));
   out.push('\nCSV (with the per-seed deltas): [tables/deltas.csv](tables/deltas.csv)\n');
+  out.push('### Beyond perplexity\n');
+  out.push(beyondPerplexityMarkdown(beyondPerplexityRows(study)));
+  out.push('\nCSV: [tables/beyond-perplexity.csv](tables/beyond-perplexity.csv)\n');
+  out.push("### The paper's qualitative claims\n");
+  out.push(claimsMarkdown(paperClaims(study)));
+  out.push('\nCSV (with the per-seed values): [tables/claims.csv](tables/claims.csv)\n');
 
   out.push('## Figures\n');
   if (figures.length === 0) out.push('No figure could be drawn from these runs.\n');
@@ -121,6 +129,12 @@ export async function buildStudyReport(study: LoadedStudy, bench: LoadedBench, o
   files.set('tables/summary.csv', summaryCsv(rows));
   files.set('tables/deltas.md', deltasMarkdown(deltas, study.baseline));
   files.set('tables/deltas.csv', deltasCsv(deltas));
+  const beyond = beyondPerplexityRows(study);
+  files.set('tables/beyond-perplexity.md', beyondPerplexityMarkdown(beyond));
+  files.set('tables/beyond-perplexity.csv', beyondPerplexityCsv(beyond));
+  const claims = paperClaims(study);
+  files.set('tables/claims.md', claimsMarkdown(claims));
+  files.set('tables/claims.csv', claimsCsv(claims));
   files.set('tables/skipped.md', skippedMarkdown(study.skipped));
   files.set('tables/skipped.csv', skippedCsv(study.skipped));
   for (const f of figures) {

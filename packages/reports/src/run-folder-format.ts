@@ -10,9 +10,10 @@
 import {
   expertKindsPerLayer, parseRunFile, routingFileSchema, runConfigSchema, runSummarySchema, RunFormatError, studyFileSchema,
   type CoActivation, type CostClass, type GroupRouting, type RouterSaturation, type RunSummary, type StudyFile as StudyFileJson,
+  evaluationFileSchema, type EvaluationFile, type LoadOverTraining,
 } from '@moepp/run-format';
 
-export { FORMAT_VERSION, RunFormatError, checkFormatVersion, type GroupRouting, type RunSummary, type SplitMetrics } from '@moepp/run-format';
+export { FORMAT_VERSION, RunFormatError, checkFormatVersion, type EvaluationFile, type GroupRouting, type LoadOverTraining, type RunSummary, type SplitMetrics } from '@moepp/run-format';
 
 /** Cost class of each expert kind the run knew, in core's registration order (`summary.json#expertCostClasses`). */
 export type ExpertCostClasses = Record<string, CostClass>;
@@ -102,6 +103,8 @@ export interface RoutingStats {
   coActivation: CoActivation[];
   /** Top-1 agreement with the final model over training; null in older run folders. */
   routerSaturation: RouterSaturation | null;
+  /** Slots per expert at each periodic evaluation; null in older run folders. */
+  loadOverTraining: LoadOverTraining | null;
 }
 
 /** One row of `metrics.csv` (per optimizer step). */
@@ -197,7 +200,28 @@ export function parseRouting(json: unknown, classes: ExpertCostClasses): Routing
     byPiece: file.byPiece,
     coActivation: file.coActivation ?? [],
     routerSaturation: file.routerSaturation ?? null,
+    loadOverTraining: file.loadOverTraining ?? null,
   };
+}
+
+/** Parses `evaluation.json` (the held-out breakdown and the cloze probe). */
+export function parseEvaluation(json: unknown): EvaluationFile {
+  return parseRunFile(evaluationFileSchema, json, 'evaluation.json');
+}
+
+/**
+ * config.json's model, data and training settings as dotted keys (`model.moe.tau`): what tells
+ * two configs apart, for pairing configs that differ in one setting only.
+ */
+export function runSettings(json: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const walk = (value: unknown, prefix: string) => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) walk(v, `${prefix}.${k}`);
+    else out[prefix.slice(1)] = value;
+  };
+  const config = json as { model?: unknown; data?: unknown; training?: unknown };
+  walk({ model: config.model, data: config.data, training: config.training }, '');
+  return out;
 }
 
 function classOf(classes: ExpertCostClasses, kind: string): CostClass {

@@ -215,6 +215,8 @@ export const DELTA_METRICS: DeltaMetric[] = [
   { key: 'ffn_max_vio', label: 'FFN MaxVio', unit: '', get: ffnMaxVio },
   { key: 'dead_ffn_experts', label: 'dead FFN experts', unit: '', get: deadFfnExperts },
   { key: 'train.tokens_per_s', label: 'train tokens/s', unit: '%', get: (r) => r.summary.train.tokensPerSecond, relative: true, scale: 100 },
+  // evaluation.json (absent in older run folders: those rows are left out).
+  { key: 'cloze.accuracy', label: 'cloze accuracy', unit: 'pp', get: (r) => r.evaluation?.cloze?.accuracy, scale: 100 },
 ];
 
 /** One (config, metric) cell of the delta table. */

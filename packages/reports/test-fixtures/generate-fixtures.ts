@@ -18,7 +18,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchEnvironment, RoutingFile, RunConfigFile, RunEnvironment, RunSummary, StudyFile } from '@moepp/run-format';
+import type { BenchEnvironment, EvaluationFile, RoutingFile, RunConfigFile, RunEnvironment, RunSummary, StudyFile } from '@moepp/run-format';
 import { mulberry32 } from '../src/random.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), 'results');
@@ -225,6 +225,50 @@ function routingJson(c: Cfg, seed: number): RoutingFile {
     },
     coActivation,
     routerSaturation,
+    loadOverTraining: loadOverTraining(layers.map((l) => l.tokensPerExpert), ks, seed),
+  };
+}
+
+/**
+ * Expert load at three periodic evaluations on a 2048-token slice: the final load's shape with
+ * a skew of the FFN experts that fades as training goes on (no draws: the values written before
+ * it stay as they were).
+ */
+function loadOverTraining(finalLoads: number[][], ks: string[], seed: number): NonNullable<RoutingFile['loadOverTraining']> {
+  const steps = [50, 100, 150];
+  return {
+    tokens: 2048,
+    steps,
+    tokensPerExpert: steps.map((step) => finalLoads.map((loads) => {
+      const skew = loads.map((n, e) => (ks[e] === 'ffn' ? n * (1 + (1 - step / 200) * (0.8 + 0.05 * seed) * Math.cos(e)) : n));
+      const skewTotal = skew.reduce((a, b) => a + b, 0);
+      return skew.map((n) => Math.round((n * 2048 * 2) / skewTotal));
+    })),
+  };
+}
+
+/**
+ * evaluation.json: next-token accuracy by POS falling from function words to content words,
+ * genres whose loss rises with their FFN experts per token, and a cloze accuracy per seed written
+ * by hand (so tables can be checked against paper arithmetic).
+ */
+function evaluationJson(c: Cfg, seed: number): EvaluationFile {
+  const i = (seed - 1) % 3;
+  const hasZc = c.experts.zero + c.experts.copy + c.experts.constant > 0;
+  const ffn = c.ffnPerToken[i];
+  const accuracy: Record<string, number> = { noun: 0.08, verb: 0.1, adjective: 0.05, adverb: 0.07, pronoun: 0.3, determiner: 0.45, preposition: 0.35, conjunction: 0.4, punctuation: 0.5 };
+  const genres = ['news', 'fiction', 'learned', 'humor'];
+  return {
+    formatVersion: 1, split: 'validation', tokens: 8192,
+    byTargetPos: Object.fromEntries(Object.entries(accuracy).map(([pos, a], k) => [pos, { tokens: 800 + 10 * k, loss: r6(c.valLoss[i] + 0.3 - a), accuracy: r6(a + 0.01 * i) }])),
+    byGenre: Object.fromEntries(genres.map((g, k) => [g, { tokens: 2048, loss: r6(c.valLoss[i] - 0.1 + 0.07 * k), accuracy: r6(0.2 - 0.01 * k), ffnExpertsPerToken: hasZc ? r6(ffn - 0.06 + 0.04 * k) : 2 }])),
+    byFfnExperts: hasZc
+      ? { '1': { tokens: 1500, loss: r6(c.valLoss[i] - 0.4), accuracy: 0.3 }, '1.5': { tokens: 2500, loss: r6(c.valLoss[i] - 0.1), accuracy: 0.25 }, '2': { tokens: 4192, loss: r6(c.valLoss[i] + 0.2), accuracy: 0.18 } }
+      : { '2': { tokens: 8192, loss: c.valLoss[i], accuracy: c.valAcc[i] } },
+    cloze: {
+      split: 'test', items: 200, candidates: 4, accuracy: [0.4, 0.42, 0.44][i] + (hasZc ? 0.02 : 0),
+      byPos: { noun: { items: 100, accuracy: 0.45 }, verb: { items: 100, accuracy: [0.35, 0.39, 0.43][i] + (hasZc ? 0.04 : 0) } },
+    },
   };
 }
 
@@ -271,6 +315,7 @@ function writeRun(c: Cfg, seed: number, mode: 'complete' | 'corrupt' | 'old' | '
   write(join(dir, 'metrics.csv'), metricsCsv(c, seed));
   write(join(dir, 'eval.csv'), evalCsv(c, seed));
   write(join(dir, 'routing.json'), json({ ...routingJson(c, seed), formatVersion: fv }));
+  write(join(dir, 'evaluation.json'), json(evaluationJson(c, seed)));
   const summary = json({ ...summaryJson(c, seed), formatVersion: fv });
   // A crash mid-write by a non-atomic writer: the file stops halfway.
   write(join(dir, 'summary.json'), mode === 'corrupt' ? summary.slice(0, Math.floor(summary.length / 2)) : summary);

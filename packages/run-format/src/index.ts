@@ -16,9 +16,13 @@ export {
 } from './config-json.ts';
 export { runSummarySchema, splitMetricsSchema, costClassSchema, type RunSummary, type SplitMetrics, type CostClass } from './summary-json.ts';
 export {
-  routingFileSchema, layerRoutingSchema, groupRoutingSchema, coActivationSchema, routerSaturationSchema, expertKindsPerLayer,
-  type RoutingFile, type LayerRouting, type GroupRouting, type CoActivation, type RouterSaturation,
+  routingFileSchema, layerRoutingSchema, groupRoutingSchema, coActivationSchema, routerSaturationSchema, loadOverTrainingSchema, expertKindsPerLayer,
+  type RoutingFile, type LayerRouting, type GroupRouting, type CoActivation, type RouterSaturation, type LoadOverTraining,
 } from './routing-json.ts';
+export {
+  evaluationFileSchema, predictionGroupSchema, genreEvaluationSchema, clozeSchema,
+  type EvaluationFile, type PredictionGroup, type GenreEvaluation, type Cloze,
+} from './evaluation-json.ts';
 export { runFingerprintSchema, type RunFingerprintFile } from './fingerprint-json.ts';
 export { studyFileSchema, studyRunSchema, type StudyFile } from './study-json.ts';
 export { runEnvironmentSchema, benchEnvironmentSchema, type RunEnvironment, type BenchEnvironment } from './environment-json.ts';

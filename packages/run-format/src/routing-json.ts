@@ -66,6 +66,20 @@ export const routerSaturationSchema = z.object({
 });
 export type RouterSaturation = z.infer<typeof routerSaturationSchema>;
 
+/**
+ * Expert load over training: at each periodic evaluation, the routing slots per expert of every
+ * MoE layer on the same held-out slice (the first `evalWindows` validation windows), so readers
+ * can follow MaxVio and dead experts as the run trains.
+ */
+export const loadOverTrainingSchema = z.object({
+  /** Tokens in the slice. */
+  tokens: z.number().int().positive(),
+  steps: z.array(z.number().int().positive()),
+  /** (steps × layers × experts) routing slots. */
+  tokensPerExpert: z.array(z.array(z.array(z.number().nonnegative()))),
+});
+export type LoadOverTraining = z.infer<typeof loadOverTrainingSchema>;
+
 const kindList = z.array(z.string());
 const KINDS_SHAPE = 'is neither a list of expert kinds nor one such list per layer';
 
@@ -86,6 +100,8 @@ export const routingFileSchema = z
     coActivation: z.array(coActivationSchema).optional(),
     /** Absent in older run folders, and when the run had no periodic evaluation. */
     routerSaturation: routerSaturationSchema.optional(),
+    /** Absent in older run folders, and when the run had no periodic evaluation. */
+    loadOverTraining: loadOverTrainingSchema.optional(),
   })
   .superRefine((file, ctx) => {
     const perLayer = isNested(file.expertKinds) ? file.expertKinds : null;
@@ -97,6 +113,15 @@ export const routingFileSchema = z
       const kinds = perLayer ? perLayer[i] : (file.expertKinds as string[]);
       if (layer.tokensPerExpert.length !== kinds.length) {
         ctx.addIssue({ code: 'custom', path: ['layers', i, 'tokensPerExpert'], message: `is not ${kinds.length} numbers` });
+      }
+    });
+    const history = file.loadOverTraining;
+    if (history && history.steps.length !== history.tokensPerExpert.length) {
+      ctx.addIssue({ code: 'custom', path: ['loadOverTraining', 'tokensPerExpert'], message: `has ${history.tokensPerExpert.length} entries for ${history.steps.length} steps` });
+    }
+    history?.tokensPerExpert.forEach((layers, s) => {
+      if (layers.length !== file.layers.length || layers.some((loads, l) => loads.length !== file.layers[l].tokensPerExpert.length)) {
+        ctx.addIssue({ code: 'custom', path: ['loadOverTraining', 'tokensPerExpert', s], message: `is not one load per expert of each of the ${file.layers.length} layers` });
       }
     });
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRunFile } from './run-file.ts';
 import { modelConfigSchema, runConfigSchema } from './config-json.ts';
+import { evaluationFileSchema } from './evaluation-json.ts';
 import { expertKindsPerLayer, routingFileSchema } from './routing-json.ts';
 import { studyFileSchema } from './study-json.ts';
 import { metricsCsvColumns } from './run-csv.ts';
@@ -31,6 +32,27 @@ describe('schemas', () => {
     };
     expect(parseRunFile(runConfigSchema, base, 'config.json').training.steps).toBe(1);
     expect(() => parseRunFile(runConfigSchema, { ...base, data: { ...base.data, vocab: 3 } }, 'config.json')).toThrow('config.json: unknown field vocab in data');
+  });
+
+  it('routing.json: load over training has one load per expert of every layer at every step', () => {
+    const base = { formatVersion: 1, expertKinds: ['ffn', 'zero'], layers: [layer(2), layer(2)] };
+    const good = { tokens: 8, steps: [3, 6], tokensPerExpert: [[[5, 3], [4, 4]], [[6, 2], [8, 0]]] };
+    expect(parseRunFile(routingFileSchema, { ...base, loadOverTraining: good }, 'routing.json').loadOverTraining).toEqual(good);
+    expect(() => parseRunFile(routingFileSchema, { ...base, loadOverTraining: { ...good, steps: [3] } }, 'routing.json')).toThrow('routing.json: loadOverTraining.tokensPerExpert has 2 entries for 1 steps');
+    expect(() => parseRunFile(routingFileSchema, { ...base, loadOverTraining: { ...good, tokensPerExpert: [[[5, 3], [4, 4]], [[6, 2, 1], [8, 0]]] } }, 'routing.json')).toThrow('routing.json: loadOverTraining.tokensPerExpert[1] is not one load per expert of each of the 2 layers');
+  });
+
+  it('evaluation.json: groups, genres and the cloze probe; accuracy outside [0, 1] is refused', () => {
+    const file = {
+      formatVersion: 1, split: 'validation', tokens: 100,
+      byTargetPos: { noun: { tokens: 40, loss: 5.1, accuracy: 0.1 } },
+      byGenre: { news: { tokens: 100, loss: 5.0, accuracy: 0.12, ffnExpertsPerToken: 1.5 } },
+      byFfnExperts: { '1.5': { tokens: 100, loss: 5.0, accuracy: 0.12 } },
+      cloze: { split: 'test', items: 10, candidates: 4, accuracy: 0.5, byPos: { noun: { items: 10, accuracy: 0.5 } } },
+    };
+    expect(parseRunFile(evaluationFileSchema, file, 'evaluation.json')).toEqual(file);
+    expect(parseRunFile(evaluationFileSchema, { ...file, cloze: null }, 'evaluation.json').cloze).toBeNull();
+    expect(() => parseRunFile(evaluationFileSchema, { ...file, byTargetPos: { noun: { tokens: 40, loss: 5.1, accuracy: 1.5 } } }, 'evaluation.json')).toThrow(/evaluation.json: byTargetPos.noun.accuracy/);
   });
 
   it('routing.json: kinds are plain strings, as one list for every layer or one list per layer', () => {

@@ -9,6 +9,8 @@ function stream(n: number): TokenStream {
     ids,
     pos: Uint8Array.from(ids, (i) => i % 11),
     piece: Uint8Array.from(ids, (i) => i % 2),
+    genre: new Uint8Array(n),
+    genres: ['none'],
     eodId: -1,
     documents: 1,
     words: n,

@@ -15,6 +15,10 @@ export interface TokenStream {
   readonly pos: Uint8Array;
   /** Piece kind of each token: 0 initial (also end-of-document), 1 fragment. */
   readonly piece: Uint8Array;
+  /** Index into `genres` of each token's document (its end-of-document token included). */
+  readonly genre: Uint8Array;
+  /** The documents' genres, sorted (`NO_GENRE` for a corpus without genres). */
+  readonly genres: readonly string[];
   /** The end-of-document id used. */
   readonly eodId: number;
   /** Number of documents encoded. */
@@ -22,6 +26,9 @@ export interface TokenStream {
   /** Number of corpus words in them. */
   readonly words: number;
 }
+
+/** The genre name of documents whose corpus has none. */
+export const NO_GENRE = 'none';
 
 /** Options of {@link encodeDocuments}. */
 export interface EncodeDocumentsOptions {
@@ -44,7 +51,9 @@ export async function encodeDocuments(
   options: EncodeDocumentsOptions = {},
 ): Promise<TokenStream> {
   const batchSize = options.batchSize ?? 64;
-  const chunks: { ids: Int32Array; pos: Uint8Array; piece: Uint8Array }[] = [];
+  const genres = [...new Set(documents.map((d) => d.genre ?? NO_GENRE))].sort();
+  if (genres.length > 256) throw new Error(`the corpus has ${genres.length} genres; at most 256 are supported (genres label held-out results, not training)`);
+  const chunks: { ids: Int32Array; pos: Uint8Array; piece: Uint8Array; genre: number }[] = [];
   let total = 0;
   for (let start = 0; start < documents.length; start += batchSize) {
     const batch = documents.slice(start, start + batchSize);
@@ -54,25 +63,27 @@ export async function encodeDocuments(
       const lengths = new Uint16Array(ids.length);
       for (let k = 0; k < ids.length; k++) lengths[k] = tokenizer.byteLengths[ids[k]];
       const { pos, piece } = labelPieces(doc, lengths);
-      chunks.push({ ids, pos, piece });
+      chunks.push({ ids, pos, piece, genre: genres.indexOf(doc.genre ?? NO_GENRE) });
       total += ids.length + 1;
     });
   }
   const ids = new Int32Array(total);
   const pos = new Uint8Array(total);
   const piece = new Uint8Array(total);
+  const genre = new Uint8Array(total);
   let at = 0;
   for (const c of chunks) {
     ids.set(c.ids, at);
     pos.set(c.pos, at);
     piece.set(c.piece, at);
+    genre.fill(c.genre, at, at + c.ids.length + 1);
     at += c.ids.length;
     ids[at] = tokenizer.eodId;
     pos[at] = POS_CLASS_ID.other;
     piece[at] = PIECE_KIND_ID.initial;
     at += 1;
   }
-  return { ids, pos, piece, eodId: tokenizer.eodId, documents: documents.length, words: countWords(documents) };
+  return { ids, pos, piece, genre, genres, eodId: tokenizer.eodId, documents: documents.length, words: countWords(documents) };
 }
 
 /** Token counts of a stream by POS class and piece kind. */

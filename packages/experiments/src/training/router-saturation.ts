@@ -8,10 +8,14 @@
 import { top1Agreement } from '@moepp/core';
 import type { RouterSaturation } from '@moepp/run-format';
 
-/** One periodic evaluation's top-1 choices: `top1[layer][token]`. */
+/**
+ * One periodic evaluation's top-1 choices, `top1[layer][token]`, and its routing slots per expert,
+ * `load[layer][expert]` (load-over-training.ts; absent in checkpoints written before it).
+ */
 export interface Top1Record {
   step: number;
   top1: number[][];
+  load?: number[][];
 }
 
 /** The checkpoint file holding the records so far. */

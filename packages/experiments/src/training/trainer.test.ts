@@ -16,11 +16,11 @@ import { NonFiniteLossError, RunInterrupted, trainRun, UnhealthyCheckpointError,
 import { MAX_WEIGHT_MAGNITUDE } from './checkpoint-health.ts';
 import { fingerprintRun } from '../runs/run-fingerprint.ts';
 import { CheckpointStore } from '../runs/checkpoint-store.ts';
-import { repoRoot, type RoutingFile, type RunSummary } from '@moepp/run-format';
+import { evaluationFileSchema, parseRunFile, repoRoot, type RoutingFile, type RunSummary } from '@moepp/run-format';
 import type { RunConfig } from '../studies/run-config.ts';
 import { useTestBackend } from '../testing/test-backend.ts';
 import { decodeSafetensors } from '@moepp/core';
-import type { PreparedData } from '../data/index.ts';
+import { POS_CLASSES, type PreparedData } from '../data/index.ts';
 
 const root = repoRoot();
 let backend: Awaited<ReturnType<typeof useTestBackend>> = { backend: 'wasm', threads: 1, executor: 'host' };
@@ -84,6 +84,34 @@ describe('trainer on the smoke preset (wasm)', () => {
     expect(pairs).toBe(8 * 32 * 2 * 2); // finalEvalWindows 8 × seqLen 32 tokens, K × K pairs each
     expect(measured.routerSaturation?.steps).toEqual([3]);
     expect(measured.routerSaturation?.tokens).toBe(4 * 32);
+    // Expert load over training: the same slice's K slots per token at step 3, per layer.
+    expect(measured.loadOverTraining?.steps).toEqual([3]);
+    expect(measured.loadOverTraining?.tokens).toBe(4 * 32);
+    for (const loads of measured.loadOverTraining!.tokensPerExpert[0]) expect(loads.reduce((a, b) => a + b, 0)).toBe(4 * 32 * 2);
+    // evaluation.json: its groups partition the final validation tokens, and their token-weighted
+    // means are the summary's loss and accuracy and the routing's FFN experts per token.
+    const evaluation = parseRunFile(evaluationFileSchema, folder.readJson('evaluation.json'), 'evaluation.json');
+    expect(evaluation.tokens).toBe(8 * 32);
+    for (const groups of [evaluation.byTargetPos, evaluation.byGenre, evaluation.byFfnExperts]) {
+      const all = Object.values(groups);
+      const weighted = (f: (g: (typeof all)[number]) => number) => all.reduce((acc, g) => acc + f(g) * g.tokens, 0) / evaluation.tokens;
+      expect(all.reduce((acc, g) => acc + g.tokens, 0)).toBe(evaluation.tokens);
+      expect(weighted((g) => g.accuracy)).toBeCloseTo(summary.val.accuracy, 10);
+      expect(weighted((g) => g.loss)).toBeCloseTo(summary.val.loss, 4);
+    }
+    // Grouped by the predicted token's class and the input token's document genre, counted here from the stream.
+    const count = (labels: Uint8Array, names: readonly string[], offset: number) => {
+      const counts: Record<string, number> = {};
+      for (let w = 0; w < 8; w++) for (let t = 0; t < 32; t++) counts[names[labels[w * 32 + t + offset]]] = (counts[names[labels[w * 32 + t + offset]]] ?? 0) + 1;
+      return counts;
+    };
+    expect(Object.fromEntries(Object.entries(evaluation.byTargetPos).map(([k, g]) => [k, g.tokens]))).toEqual(count(data.validation.pos, POS_CLASSES, 1));
+    expect(Object.fromEntries(Object.entries(evaluation.byGenre).map(([k, g]) => [k, g.tokens]))).toEqual(count(data.validation.genre, data.validation.genres, 0));
+    const genres = Object.values(evaluation.byGenre);
+    expect(genres.reduce((acc, g) => acc + g.ffnExpertsPerToken! * g.tokens, 0) / evaluation.tokens).toBeCloseTo(summary.params.ffnExpertsPerToken, 5);
+    expect(evaluation.cloze?.split).toBe('test');
+    expect(evaluation.cloze?.candidates).toBe(4);
+    expect(evaluation.cloze?.items).toBeGreaterThan(100);
     const env = folder.readJson<{ backend: string; packages: Record<string, string> }>('environment.json');
     expect(env.backend).toBe(backend.backend); // wasm, or blas in CI's default run
     expect(env.packages['@tensorflow/tfjs-core']).toBe('4.22.0');
@@ -107,6 +135,7 @@ describe('trainer on the smoke preset (wasm)', () => {
     expect(csvWithoutTiming(interrupted.path('eval.csv'))).toEqual(csvWithoutTiming(whole.path('eval.csv')));
     // Router saturation's record of step 3 came back from the checkpoint.
     expect(interrupted.readJson<RoutingFile>('routing.json')).toEqual(whole.readJson<RoutingFile>('routing.json'));
+    expect(interrupted.readJson('evaluation.json')).toEqual(whole.readJson('evaluation.json'));
   });
 
   it('with a balancing bias and router noise, an interrupted run resumes exactly too: the bias is in the checkpoint', async () => {

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { EVAL_CSV_COLUMNS, metricsCsvColumns, repoRoot, writeFileAtomic, type RunSummary } from '@moepp/run-format';
+import { EVAL_CSV_COLUMNS, metricsCsvColumns, repoRoot, writeFileAtomic, type EvaluationFile, type RunSummary } from '@moepp/run-format';
 import {
   countParameters, decodeSafetensors, upcycleFromDense, type NamedArray, encodeSafetensors, expertKind, expertKindNames, forwardFlopsPerToken, loadModelWeights, MoeppLM,
   saveModelWeights, trainingContext, type ExecutorName,
@@ -28,7 +28,12 @@ import { AdamW } from './adamw.ts';
 import { learningRate } from './lr-schedule.ts';
 import { globalNormClip } from './gradient-clipping.ts';
 import { evaluate } from './evaluate.ts';
+import { buildClozeItems, clozeAccuracy, scoreCloze } from './cloze-probe.ts';
+import { loadOverTraining } from './load-over-training.ts';
 import { routerSaturation, TOP1_CHECKPOINT_FILE, type Top1Record } from './router-saturation.ts';
+
+/** Items of the cloze probe on the test split (4 candidates each; cloze-probe.ts). */
+export const CLOZE_ITEMS = 256;
 
 /** What to say about the checkpoint a diverged run keeps. */
 function keptCheckpoint(checkpointStep: number | null): string {
@@ -227,8 +232,8 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
 
       const last = step + 1 === t.steps;
       if ((step + 1) % t.evalEvery === 0 && !last) {
-        const { result, top1 } = evaluate(model, data.validation, { ...shape, maxWindows: t.evalWindows, top1: moeLayers > 0 });
-        if (top1) top1Records.push({ step: step + 1, top1: top1.map((layer) => Array.from(layer)) });
+        const { result, top1, load } = evaluate(model, data.validation, { ...shape, maxWindows: t.evalWindows, top1: moeLayers > 0 });
+        if (top1) top1Records.push({ step: step + 1, top1: top1.map((layer) => Array.from(layer)), ...(load ? { load } : {}) });
         folder.appendCsv('eval.csv', EVAL_CSV_COLUMNS, [{ step: step + 1, split: 'val', loss: result.loss, perplexity: result.perplexity, accuracy: result.accuracy, tokens_per_s: result.tokensPerSecond }]);
       }
       const stopping = !last && options.shouldStop?.() === true;
@@ -239,7 +244,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
       await new Promise((resolve) => setImmediate(resolve));
     }
 
-    const val = evaluate(model, data.validation, { ...shape, maxWindows: t.finalEvalWindows, routing: true, top1: moeLayers > 0 });
+    const val = evaluate(model, data.validation, { ...shape, maxWindows: t.finalEvalWindows, routing: true, top1: moeLayers > 0, detail: true });
     const test = evaluate(model, data.test, { ...shape, maxWindows: t.finalEvalWindows });
     folder.appendCsv('eval.csv', EVAL_CSV_COLUMNS, [
       { step: t.steps, split: 'val', loss: val.result.loss, perplexity: val.result.perplexity, accuracy: val.result.accuracy, tokens_per_s: val.result.tokensPerSecond },
@@ -247,8 +252,17 @@ export async function trainRun(options: TrainRunOptions): Promise<RunSummary> {
     ]);
     if (val.routing) {
       const saturation = val.top1 ? routerSaturation(top1Records, val.top1) : null;
-      folder.writeJson('routing.json', saturation ? { ...val.routing, routerSaturation: saturation } : val.routing);
+      const history = loadOverTraining(top1Records);
+      folder.writeJson('routing.json', { ...val.routing, ...(saturation ? { routerSaturation: saturation } : {}), ...(history ? { loadOverTraining: history } : {}) });
     }
+    const clozeItems = buildClozeItems(data.train, data.test, { seqLen: t.seqLen, maxItems: CLOZE_ITEMS });
+    const evaluation: EvaluationFile = {
+      formatVersion: 1,
+      split: 'validation',
+      ...val.detail!,
+      cloze: clozeItems.length > 0 ? clozeAccuracy(clozeItems, scoreCloze(model, data.test, clozeItems, shape), 'test') : null,
+    };
+    folder.writeJson('evaluation.json', evaluation);
     const measuredFfn = val.routing?.layers.map((l) => l.ffnExpertsPerToken);
     const counts = countParameters(config.model, measuredFfn);
     const summary: RunSummary = {

@@ -36,7 +36,7 @@ describe('figures of the fixture study', () => {
   it('every figure is drawn, as well-formed SVG with an <svg> root', () => {
     expect(built.map((f) => f.name)).toEqual([
       'loss-curves', 'tau-tradeoff', 'expert-load', 'expert-load-per-seed', 'ffn-experts-by-pos', 'routing-variance', 'zc-share',
-      'routing-measures', 'router-saturation', 'co-activation',
+      'routing-measures', 'router-saturation', 'co-activation', 'collapse-over-training', 'paper-claims', 'difficulty-by-genre', 'accuracy-by-pos',
     ]);
     expect(built.every(isFigure)).toBe(true);
     for (const svg of svgs.values()) {
@@ -184,15 +184,43 @@ describe('figures of the fixture study', () => {
     expect(markItems(svg, 'acc_point')).toHaveLength(2);
   });
 
+  it('collapse over training: the periodic slices, then the final evaluation, per config × layer, FFN experts only', () => {
+    const spec = built.find((f) => f.name === 'collapse-over-training') as Figure;
+    const points = (spec.spec as unknown as { data: { values: { config: string; step: number; layer: string; measure: string; mean: number; n: number }[] } }).data.values;
+    expect([...new Set(points.map((p) => p.step))]).toEqual([50, 100, 150, 200]);
+    // By hand from routing.json: FFN experts are the 'ffn' kinds; MaxVio = max / mean − 1, dead < 10 % of the mean.
+    const collapse = (loads: number[], kinds: string[]) => {
+      const ffn = loads.filter((_, e) => kinds[e] === 'ffn');
+      const m = ffn.reduce((a, b) => a + b, 0) / ffn.length;
+      return { maxVio: Math.max(...ffn) / m - 1, dead: ffn.filter((v) => v < 0.1 * m).length };
+    };
+    for (const [step, s] of [[50, 0], [200, -1]] as const) {
+      const expected = [1, 2, 3].map((seed) => {
+        const r = routing(`moepp-tau0.75--seed${seed}`);
+        const loads = s === -1 ? r.layers[2].tokensPerExpert : r.loadOverTraining.tokensPerExpert[s][2];
+        return collapse(loads, r.expertKinds[2]).maxVio;
+      });
+      const point = points.find((p) => p.config === 'moepp-tau0.75' && p.step === step && p.layer === 'MoE layer 2' && p.measure === 'FFN MaxVio')!;
+      expect(point.n).toBe(3);
+      expect(point.mean).toBeCloseTo(expected.reduce((a, b) => a + b, 0) / 3, 4);
+    }
+    // The fixture's early skew leaves FFN MaxVio higher at step 50 than at the end.
+    const at = (step: number) => points.find((p) => p.config === 'moe' && p.step === step && p.layer === 'MoE layer 0' && p.measure === 'FFN MaxVio')!.mean;
+    expect(at(50)).toBeGreaterThan(at(200));
+  });
+
   it('a study without ZC experts explains the figures it cannot draw', () => {
     const onlyMoe = { ...study, configs: ['moe'], runs: study.runs.filter((r) => r.configName === 'moe') };
     const figs = buildFigures({ study: onlyMoe, rows: rows.filter((r) => r.config === 'moe'), bench });
     const skipped = figs.filter((f): f is SkippedFigure => !isFigure(f));
-    expect(skipped.map((s) => s.name)).toEqual(['tau-tradeoff', 'ffn-experts-by-pos', 'zc-share']);
+    expect(skipped.map((s) => s.name)).toEqual(['tau-tradeoff', 'ffn-experts-by-pos', 'zc-share', 'difficulty-by-genre']);
     // Run folders written before the routing measures: those figures say why they are missing.
-    const older = { ...study, runs: study.runs.map((r) => ({ ...r, routing: { ...r.routing, layers: r.routing.layers.map((l) => ({ ...l, measures: null })), coActivation: [], routerSaturation: null } })) };
+    const older = {
+      ...study,
+      runs: study.runs.map((r) => ({ ...r, evaluation: null, routing: { ...r.routing, layers: r.routing.layers.map((l) => ({ ...l, measures: null })), coActivation: [], routerSaturation: null, loadOverTraining: null } })),
+    };
     const olderSkipped = buildFigures({ study: older, rows, bench }).filter((f): f is SkippedFigure => !isFigure(f));
-    expect(olderSkipped.map((s) => s.name)).toEqual(['routing-measures', 'router-saturation', 'co-activation']);
+    expect(olderSkipped.map((s) => s.name)).toEqual(['routing-measures', 'router-saturation', 'co-activation', 'collapse-over-training', 'difficulty-by-genre', 'accuracy-by-pos']);
     expect(olderSkipped[0].reason).toMatch(/written before/);
     expect(skipped[0].reason).toMatch(/no configuration has zero-computation experts/);
   });

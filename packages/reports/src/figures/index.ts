@@ -15,6 +15,10 @@ import { expertLoadPerSeedFigure } from './expert-load-per-seed.ts';
 import { routingMeasuresFigure } from './routing-measures.ts';
 import { routerSaturationFigure } from './router-saturation.ts';
 import { coActivationFigure } from './co-activation.ts';
+import { collapseOverTrainingFigure } from './collapse-over-training.ts';
+import { paperClaimsFigure } from './paper-claims.ts';
+import { accuracyByPosFigure } from './accuracy-by-pos.ts';
+import { difficultyByGenreFigure } from './difficulty-by-genre.ts';
 
 /** The figure builders, in the order report.md shows them. */
 export const FIGURE_BUILDERS: ((ctx: FigureContext) => Figure | SkippedFigure)[] = [
@@ -28,6 +32,10 @@ export const FIGURE_BUILDERS: ((ctx: FigureContext) => Figure | SkippedFigure)[]
   routingMeasuresFigure,
   routerSaturationFigure,
   coActivationFigure,
+  collapseOverTrainingFigure,
+  paperClaimsFigure,
+  difficultyByGenreFigure,
+  accuracyByPosFigure,
 ];
 
 /** Builds every figure of a study; specs get the shared look (`BASE_CONFIG`). */
@@ -52,6 +60,7 @@ function mergeConfig(base: Record<string, unknown>, own: Record<string, object>)
 
 export type { FigureContext } from './common.ts';
 export {
+  accuracyByPosFigure, collapseOverTrainingFigure, difficultyByGenreFigure, paperClaimsFigure,
   coActivationFigure, expertLoadFigure, expertLoadPerSeedFigure, ffnPerPosFigure, lossCurvesFigure, routerSaturationFigure, routingMeasuresFigure,
   routingVarianceFigure, tauTradeoffFigure, zcShareFigure,
 };
