@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   }
   console.log(`\n${study.name}: ${results.length} runs in ${((Date.now() - started) / 60000).toFixed(1)} min (backend ${backend.backend}, ${backend.threads} thread(s))`);
   console.log(summaryTable(results));
-  console.log(`\nrun folders: ${join(resultsDir, study.name)}/<run-id>/ (config.json, fingerprint.json, metrics.csv, eval.csv, routing.json, summary.json, checkpoint/)`);
+  console.log(`\nrun folders: ${join(resultsDir, study.name)}/<run-id>/ (config.json, fingerprint.json, metrics.csv, eval.csv, routing.json, evaluation.json, summary.json, checkpoint/)`);
   if (opts.report) {
     const written = await writeStudyReport(resultsDir, study.name);
     for (const line of written) console.log(line);
