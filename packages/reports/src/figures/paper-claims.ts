@@ -35,7 +35,7 @@ export function paperClaimsFigure(ctx: FigureContext): Figure | SkippedFigure {
   };
   const spec = {
     $schema: VL_SCHEMA,
-    description: `The paper's qualitative claims, study ${study(ctx)}`,
+    description: `The paper's qualitative claims, study ${ctx.study.name}`,
     title: { text: "The paper's qualitative claims, measured", subtitle: 'mean over seeds with a 95 % percentile-bootstrap CI; the dashed line is 0' },
     data: { values: points },
     vconcat: claims.map(panel),
@@ -52,4 +52,3 @@ export function paperClaimsFigure(ctx: FigureContext): Figure | SkippedFigure {
   };
 }
 
-const study = (ctx: FigureContext) => ctx.study.name;
