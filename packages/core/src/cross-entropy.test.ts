@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import seedrandom from 'seedrandom';
+import { hasTrainingKernel, TRAINING_KERNELS } from '@moepp/backends';
 import { crossEntropy } from './cross-entropy.ts';
 import { TEST_BACKENDS, useBackend } from './testing/backends.ts';
 import { randomMatrix } from './testing/random-layer.ts';
@@ -25,6 +26,10 @@ describe.each(TEST_BACKENDS)('cross-entropy on %s', (backend) => {
   const logits = randomMatrix(rng, 24, 37, 6); // wide logits: the max shift matters
   const target = Array.from({ length: 24 }, () => Math.floor(rng() * 37));
   const ref = reference(logits, target);
+
+  it('runs the fused kernels exactly where the backend has them (blas), tf ops elsewhere', () => {
+    expect(hasTrainingKernel(TRAINING_KERNELS.softmaxCrossEntropy)).toBe(backend === 'blas');
+  });
 
   it('loss and dlogits equal the float64 reference, without leaks', () => {
     const x = tf.variable(tf.tensor2d(logits));

@@ -6,10 +6,12 @@
  * over the (N, V) logits, six of them exponentials. Here the forward is one softmax (a single
  * vectorised kernel on wasm) plus two row maxima, and the backward reuses the softmax:
  * dlogits = (softmax − onehot) · dy / N (BENCHMARKS.md, "The whole training step"). Plain tf
- * ops inside, so it runs on every backend.
+ * ops inside, so it runs on every backend; where the backend registers the fused cross-entropy
+ * kernels (`blas`: one native pass for the row maxima, one for the exponentials, one for the
+ * gradient), those run instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { writeRows } from '@moepp/backends';
+import { hasTrainingKernel, TRAINING_KERNELS, writeRows } from '@moepp/backends';
 import { isRecordingGradients } from './tape.ts';
 
 /**
@@ -26,6 +28,7 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor): tf.Scalar
     if (!(Number.isInteger(ids[n]) && ids[n] >= 0 && ids[n] < vocab)) throw new Error(`crossEntropy: target ${ids[n]} at row ${n} is outside the vocabulary [0, ${vocab})`);
   }
   const recording = isRecordingGradients();
+  if (hasTrainingKernel(TRAINING_KERNELS.softmaxCrossEntropy) && hasTrainingKernel(TRAINING_KERNELS.softmaxCrossEntropyGrad)) return fusedCrossEntropy(logits, targets, recording);
   return tf.tidy(() => {
     const flat = tf.reshape(targets, [tokens]) as tf.Tensor1D; // (N)
     const rows = tf.range(0, tokens * vocab, vocab, 'int32'); // (N) n·V
@@ -50,6 +53,28 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor): tf.Scalar
             for (let n = 0; n < tokens; n++) out[n * vocab + ids[n]] = g;
           }); // (N, V)
           return tf.sub(tf.mul(pSaved, g), targetMass);
+        },
+      };
+    });
+    return op(logits) as tf.Scalar;
+  });
+}
+
+/** The same op through the backend's fused kernels (training-kernels.ts of @moepp/backends). */
+function fusedCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor, recording: boolean): tf.Scalar {
+  const [tokens] = logits.shape;
+  return tf.tidy(() => {
+    const flat = tf.reshape(targets, [tokens]) as tf.Tensor1D; // (N)
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const l = args[0] as tf.Tensor2D;
+      const save = args[1] as tf.GradSaveFunc;
+      const [loss, lse] = tf.engine().runKernel(TRAINING_KERNELS.softmaxCrossEntropy, { logits: l, targets: flat }) as tf.Tensor[]; // (N), (N)
+      save(recording ? [l, lse] : []);
+      return {
+        value: tf.mean(loss) as tf.Scalar,
+        gradFunc: (dy: tf.Tensor, [lSaved, lseSaved]: tf.Tensor[]) => {
+          const scale = dy.dataSync()[0] / tokens; // dy / N; sync read of the scalar upstream gradient
+          return tf.engine().runKernel(TRAINING_KERNELS.softmaxCrossEntropyGrad, { logits: lSaved, lse: lseSaved, targets: flat }, { scale }) as tf.Tensor2D;
         },
       };
     });

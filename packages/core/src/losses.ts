@@ -48,7 +48,22 @@ export function balancedLossValue(kinds: readonly string[], tau: number, topK: n
   return topK / inverseEtaSum;
 }
 
-/** ST-MoE router z-loss: mean over tokens of logsumexp(G)². */
+/**
+ * ST-MoE router z-loss: mean over tokens of logsumexp(G)². One op with its gradient written out,
+ * ∂/∂G_ij = (2/N)·lse_i·softmax_ij: tfjs's own gradient of logSumExp also differentiates the
+ * row maximum it shifts by (a broadcast comparison per layer), whose terms cancel.
+ */
 export function routerZLoss(routerLogits: tf.Tensor2D): tf.Scalar {
-  return tf.mean(tf.square(tf.logSumExp(routerLogits, 1))) as tf.Scalar;
+  const [tokens] = routerLogits.shape;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const logits = args[0] as tf.Tensor2D;
+    const save = args[1] as tf.GradSaveFunc;
+    const lse = tf.logSumExp(logits, 1, true); // (N, 1)
+    save([logits, lse]);
+    return {
+      value: tf.mean(tf.square(lse)) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, [g, l]: tf.Tensor[]) => tf.mul(tf.exp(tf.sub(g, l)), tf.mul(l, tf.mul(dy, 2 / tokens))),
+    };
+  });
+  return op(routerLogits) as tf.Scalar;
 }

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients; training needs them all.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import './tfjs-gradients.ts';
 import { isMoeBlock, moeLayerSpec, validateModelConfig, type ModelConfig } from './config.ts';
 import { ffnExpert, ffnForward, type FfnParams } from './experts/index.ts';
 import type { ForwardContext } from './gating/index.ts';
@@ -218,7 +218,11 @@ export class MoeppLM {
     if (!targets) return { logits, ce: null, auxLoss, zLoss, loss: null, routing, expertLoad };
 
     const ce = crossEntropy(logits, targets);
-    const terms = [ce, tf.mul(auxLoss, c.routerAuxLossCoef), tf.mul(zLoss, c.routerZLossCoef)];
+    // A term whose coefficient is 0 stays out of the objective, so no backward is built for it
+    // (its value is still reported).
+    const terms = [ce];
+    if (c.routerAuxLossCoef > 0) terms.push(tf.mul(auxLoss, c.routerAuxLossCoef));
+    if (c.routerZLossCoef > 0) terms.push(tf.mul(zLoss, c.routerZLossCoef));
     if (sequenceLosses.length) terms.push(tf.mul(tf.div(tf.addN(sequenceLosses), sequenceLosses.length), sequenceCoef));
     const loss = tf.addN(terms) as tf.Scalar;
     return { logits, ce, auxLoss, zLoss, loss, routing, expertLoad };

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients; the layer must be trainable wherever it is used.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import './tfjs-gradients.ts';
 import { expertKind } from './experts/index.ts';
 import { gatingMode, gatingOptions, type ForwardContext, type GatingMode, type GatingOptions } from './gating/index.ts';
 import { route, type RouterParams } from './router.ts';

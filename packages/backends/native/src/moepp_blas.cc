@@ -1,13 +1,18 @@
 // moepp_blas: cblas_sgemm of the system OpenBLAS on typed-array views, for the `blas` kernels of
-// @moepp/backends (src/blas/). The views usually alias the wasm heap (an ArrayBuffer, or a
-// SharedArrayBuffer for the threaded build), so products are written in place without copies.
-// Every offset and size is checked against the views before OpenBLAS sees a pointer: a wrong
-// shape from JS must raise an exception, never write outside a tensor.
+// @moepp/backends (src/blas/), and the non-GEMM row kernels of a training step (training_math.h).
+// The views usually alias the wasm heap (an ArrayBuffer, or a SharedArrayBuffer for the threaded
+// build), so results are written in place without copies. Every offset and size is checked
+// against the views before native code sees a pointer: a wrong shape from JS must raise an
+// exception, never write outside a tensor.
 #include <napi.h>
 #include <cblas.h>
 
+#include "row_ops.h"
+#include "training_math.h"
+
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
 namespace {
@@ -82,6 +87,174 @@ Napi::Value SgemmBatch(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// softmaxCrossEntropy(logits, targets, rows, cols, loss, lse): per row, lse = log Σ exp(logits)
+//   and loss = lse − logits[target] (training_math.h); loss and lse hold `rows` entries.
+Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 6) return Fail(env, "softmaxCrossEntropy takes 6 arguments");
+  int64_t rows, cols;
+  if (!ReadDim(info[2], &rows) || !ReadDim(info[3], &cols) || cols == 0) return Fail(env, "rows and cols must be integers in [0, 2^31), cols > 0");
+  if (!IsFloat32Array(info[0]) || !IsInt32Array(info[1]) || !IsFloat32Array(info[4]) || !IsFloat32Array(info[5])) return Fail(env, "logits, loss and lse must be Float32Arrays, targets an Int32Array");
+  auto logits = info[0].As<Napi::Float32Array>();
+  auto targets = info[1].As<Napi::Int32Array>();
+  auto loss = info[4].As<Napi::Float32Array>();
+  auto lse = info[5].As<Napi::Float32Array>();
+  if (logits.ElementLength() != static_cast<size_t>(rows * cols)) return Fail(env, "logits must hold rows · cols values");
+  if (targets.ElementLength() != static_cast<size_t>(rows) || loss.ElementLength() != static_cast<size_t>(rows) || lse.ElementLength() != static_cast<size_t>(rows)) return Fail(env, "targets, loss and lse must hold one value per row");
+  for (int64_t n = 0; n < rows; n++) {
+    if (targets[static_cast<size_t>(n)] < 0 || targets[static_cast<size_t>(n)] >= cols) return Fail(env, "a target lies outside [0, cols)");
+  }
+  moepp::SoftmaxCrossEntropy(logits.Data(), targets.Data(), rows, cols, loss.Data(), lse.Data());
+  return env.Undefined();
+}
+
+// softmaxCrossEntropyGrad(logits, lse, targets, rows, cols, scale, dlogits):
+//   dlogits = scale · (softmax(logits) − onehot(targets)), from the forward's lse.
+Napi::Value SoftmaxCrossEntropyGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 7) return Fail(env, "softmaxCrossEntropyGrad takes 7 arguments");
+  int64_t rows, cols;
+  if (!ReadDim(info[3], &rows) || !ReadDim(info[4], &cols) || cols == 0) return Fail(env, "rows and cols must be integers in [0, 2^31), cols > 0");
+  if (!info[5].IsNumber()) return Fail(env, "scale must be a number");
+  if (!IsFloat32Array(info[0]) || !IsFloat32Array(info[1]) || !IsInt32Array(info[2]) || !IsFloat32Array(info[6])) return Fail(env, "logits, lse and dlogits must be Float32Arrays, targets an Int32Array");
+  auto logits = info[0].As<Napi::Float32Array>();
+  auto lse = info[1].As<Napi::Float32Array>();
+  auto targets = info[2].As<Napi::Int32Array>();
+  auto dlogits = info[6].As<Napi::Float32Array>();
+  const size_t size = static_cast<size_t>(rows * cols);
+  if (logits.ElementLength() != size || dlogits.ElementLength() != size) return Fail(env, "logits and dlogits must hold rows · cols values");
+  if (lse.ElementLength() != static_cast<size_t>(rows) || targets.ElementLength() != static_cast<size_t>(rows)) return Fail(env, "lse and targets must hold one value per row");
+  for (int64_t n = 0; n < rows; n++) {
+    if (targets[static_cast<size_t>(n)] < 0 || targets[static_cast<size_t>(n)] >= cols) return Fail(env, "a target lies outside [0, cols)");
+  }
+  moepp::SoftmaxCrossEntropyGrad(logits.Data(), lse.Data(), targets.Data(), rows, cols, info[5].As<Napi::Number>().FloatValue(), dlogits.Data());
+  return env.Undefined();
+}
+
+// sumOfSquares([x0, x1, …]): Σ over every array of x², accumulated in float64.
+Napi::Value SumOfSquares(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsArray()) return Fail(env, "sumOfSquares takes one array of Float32Arrays");
+  auto arrays = info[0].As<Napi::Array>();
+  double total = 0;
+  for (uint32_t i = 0; i < arrays.Length(); i++) {
+    Napi::Value x = arrays[i];
+    if (!IsFloat32Array(x)) return Fail(env, "sumOfSquares takes one array of Float32Arrays");
+    auto a = x.As<Napi::Float32Array>();
+    total += moepp::SumOfSquares(a.Data(), static_cast<int64_t>(a.ElementLength()));
+  }
+  return Napi::Number::New(env, total);
+}
+
+// adamwUpdate(p, g, m, v, pOut, mOut, vOut, scalars): one AdamW step of one parameter
+//   (training_math.h); scalars = [β₁, β₂, (1−β₁)s, (1−β₂)s², 1/(1−β₂ᵗ), ε, 1 − lr·λ, lr/(1−β₁ᵗ)].
+Napi::Value AdamWUpdate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 8) return Fail(env, "adamwUpdate takes 8 arguments");
+  for (int i = 0; i < 7; i++) {
+    if (!IsFloat32Array(info[i])) return Fail(env, "p, g, m, v, pOut, mOut and vOut must be Float32Arrays");
+  }
+  if (!info[7].IsTypedArray() || info[7].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || info[7].As<Napi::Float64Array>().ElementLength() != 8) {
+    return Fail(env, "scalars must be a Float64Array of 8 values");
+  }
+  const size_t n = info[0].As<Napi::Float32Array>().ElementLength();
+  float* data[7];
+  for (int i = 0; i < 7; i++) {
+    auto a = info[i].As<Napi::Float32Array>();
+    if (a.ElementLength() != n) return Fail(env, "p, g, m, v and the outputs must have the same length");
+    data[i] = a.Data();
+  }
+  auto s = info[7].As<Napi::Float64Array>();
+  const moepp::AdamWStep step = {static_cast<float>(s[0]), static_cast<float>(s[1]), static_cast<float>(s[2]), static_cast<float>(s[3]),
+                                 static_cast<float>(s[4]), static_cast<float>(s[5]), static_cast<float>(s[6]), static_cast<float>(s[7])};
+  moepp::AdamWUpdate(data[0], data[1], data[2], data[3], static_cast<int64_t>(n), step, data[4], data[5], data[6]);
+  return env.Undefined();
+}
+
+// The host executor's row moves (row_ops.h). Arguments, by position: for scatterAddWeighted
+//   (out, y, w, index, weightIndex, d); gatherWeighted (dst, g, w, index, weightIndex, d);
+//   scatterAddWithDot (dx, dW, dxe, y, g, index, weightIndex, d). Slot i moves row i of the
+//   per-slot array (y, dst, dxe) and row index[i] of the per-token array (out, g, dx); w and dW
+//   are indexed by weightIndex[i].
+struct RowMove {
+  int64_t count = 0, d = 0;
+};
+
+// Checks that `index` rows of d values fit `tokenRows`, `weightIndex` fits `weights` and the
+// per-slot arrays hold count rows; fills `move` or returns false with `why` set.
+bool CheckRowMove(const Napi::Int32Array& index, const Napi::Int32Array& weightIndex, int64_t d, size_t tokenValues, size_t weights,
+                  std::initializer_list<size_t> slotValues, RowMove* move, std::string* why) {
+  const size_t count = index.ElementLength();
+  if (weightIndex.ElementLength() != count) { *why = "index and weightIndex must have the same length"; return false; }
+  if (d == 0) { *why = "d must be > 0"; return false; }
+  for (size_t v : slotValues) {
+    if (v != count * static_cast<size_t>(d)) { *why = "a per-slot array does not hold count · d values"; return false; }
+  }
+  const int64_t tokens = static_cast<int64_t>(tokenValues) / d;
+  if (static_cast<size_t>(tokens * d) != tokenValues) { *why = "a per-token array does not hold whole rows of d"; return false; }
+  for (size_t i = 0; i < count; i++) {
+    if (index[i] < 0 || index[i] >= tokens) { *why = "a slot's token lies outside the per-token array"; return false; }
+    if (weightIndex[i] < 0 || static_cast<size_t>(weightIndex[i]) >= weights) { *why = "a slot's weight lies outside the weights"; return false; }
+  }
+  move->count = static_cast<int64_t>(count);
+  move->d = d;
+  return true;
+}
+
+bool AllFloat32(const Napi::CallbackInfo& info, std::initializer_list<int> at) {
+  for (int i : at) {
+    if (!IsFloat32Array(info[i])) return false;
+  }
+  return true;
+}
+
+Napi::Value ScatterAddWeighted(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t d;
+  if (info.Length() != 6 || !AllFloat32(info, {0, 1, 2}) || !IsInt32Array(info[3]) || !IsInt32Array(info[4]) || !ReadDim(info[5], &d)) {
+    return Fail(env, "scatterAddWeighted takes (out, y, w: Float32Array, index, weightIndex: Int32Array, d)");
+  }
+  auto out = info[0].As<Napi::Float32Array>(), y = info[1].As<Napi::Float32Array>(), w = info[2].As<Napi::Float32Array>();
+  auto index = info[3].As<Napi::Int32Array>(), weightIndex = info[4].As<Napi::Int32Array>();
+  RowMove move;
+  std::string why;
+  if (!CheckRowMove(index, weightIndex, d, out.ElementLength(), w.ElementLength(), {y.ElementLength()}, &move, &why)) return Fail(env, "scatterAddWeighted: " + why);
+  moepp::ScatterAddWeighted(out.Data(), y.Data(), w.Data(), index.Data(), weightIndex.Data(), move.count, move.d);
+  return env.Undefined();
+}
+
+Napi::Value GatherWeighted(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t d;
+  if (info.Length() != 6 || !AllFloat32(info, {0, 1, 2}) || !IsInt32Array(info[3]) || !IsInt32Array(info[4]) || !ReadDim(info[5], &d)) {
+    return Fail(env, "gatherWeighted takes (dst, g, w: Float32Array, index, weightIndex: Int32Array, d)");
+  }
+  auto dst = info[0].As<Napi::Float32Array>(), g = info[1].As<Napi::Float32Array>(), w = info[2].As<Napi::Float32Array>();
+  auto index = info[3].As<Napi::Int32Array>(), weightIndex = info[4].As<Napi::Int32Array>();
+  RowMove move;
+  std::string why;
+  if (!CheckRowMove(index, weightIndex, d, g.ElementLength(), w.ElementLength(), {dst.ElementLength()}, &move, &why)) return Fail(env, "gatherWeighted: " + why);
+  moepp::GatherWeighted(dst.Data(), g.Data(), w.Data(), index.Data(), weightIndex.Data(), move.count, move.d);
+  return env.Undefined();
+}
+
+Napi::Value ScatterAddWithDot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t d;
+  if (info.Length() != 8 || !AllFloat32(info, {0, 1, 2, 3, 4}) || !IsInt32Array(info[5]) || !IsInt32Array(info[6]) || !ReadDim(info[7], &d)) {
+    return Fail(env, "scatterAddWithDot takes (dx, dW, dxe, y, g: Float32Array, index, weightIndex: Int32Array, d)");
+  }
+  auto dx = info[0].As<Napi::Float32Array>(), dW = info[1].As<Napi::Float32Array>(), dxe = info[2].As<Napi::Float32Array>();
+  auto y = info[3].As<Napi::Float32Array>(), g = info[4].As<Napi::Float32Array>();
+  auto index = info[5].As<Napi::Int32Array>(), weightIndex = info[6].As<Napi::Int32Array>();
+  if (g.ElementLength() != dx.ElementLength()) return Fail(env, "scatterAddWithDot: dx and g must have the same length");
+  RowMove move;
+  std::string why;
+  if (!CheckRowMove(index, weightIndex, d, dx.ElementLength(), dW.ElementLength(), {dxe.ElementLength(), y.ElementLength()}, &move, &why)) return Fail(env, "scatterAddWithDot: " + why);
+  moepp::ScatterAddWithDot(dx.Data(), dW.Data(), dxe.Data(), y.Data(), g.Data(), index.Data(), weightIndex.Data(), move.count, move.d);
+  return env.Undefined();
+}
+
 // setNumThreads(n): OpenBLAS's thread count for every later call; returns the count it reports.
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -110,6 +283,13 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemmBatch", Napi::Function::New(env, SgemmBatch, "sgemmBatch"));
+  exports.Set("softmaxCrossEntropy", Napi::Function::New(env, SoftmaxCrossEntropy, "softmaxCrossEntropy"));
+  exports.Set("softmaxCrossEntropyGrad", Napi::Function::New(env, SoftmaxCrossEntropyGrad, "softmaxCrossEntropyGrad"));
+  exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares, "sumOfSquares"));
+  exports.Set("adamwUpdate", Napi::Function::New(env, AdamWUpdate, "adamwUpdate"));
+  exports.Set("scatterAddWeighted", Napi::Function::New(env, ScatterAddWeighted, "scatterAddWeighted"));
+  exports.Set("gatherWeighted", Napi::Function::New(env, GatherWeighted, "gatherWeighted"));
+  exports.Set("scatterAddWithDot", Napi::Function::New(env, ScatterAddWithDot, "scatterAddWithDot"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { RowOps } from '../row-ops.ts';
+
 const require = createRequire(import.meta.url);
 
 /** The addon's exports (native/src/moepp_blas.cc). */
@@ -20,6 +22,21 @@ export interface BlasAddon {
    * would reach outside its array.
    */
   sgemmBatch(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, aOffsets: Int32Array, b: Float32Array, bOffsets: Int32Array, c: Float32Array): void;
+  /** Per row of logits (rows, cols): lse = log Σ exp, loss = lse − logits[target]; throws on a target outside [0, cols). */
+  softmaxCrossEntropy(logits: Float32Array, targets: Int32Array, rows: number, cols: number, loss: Float32Array, lse: Float32Array): void;
+  /** dlogits = scale · (softmax(logits) − onehot(targets)), from the forward's lse. */
+  softmaxCrossEntropyGrad(logits: Float32Array, lse: Float32Array, targets: Int32Array, rows: number, cols: number, scale: number, dlogits: Float32Array): void;
+  /** Σ x² over every array, accumulated in float64. */
+  sumOfSquares(arrays: Float32Array[]): number;
+  /**
+   * One AdamW step of one parameter into pOut, mOut, vOut (which may be p, m, v); `scalars` =
+   * [β₁, β₂, (1−β₁)s, (1−β₂)s², 1/(1−β₂ᵗ), ε, 1 − lr·λ, lr/(1−β₁ᵗ)].
+   */
+  adamwUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, scalars: Float64Array): void;
+  /** The host executor's row moves (row-ops.ts states them); throw a RangeError on an index outside its array. */
+  scatterAddWeighted: RowOps['scatterAddWeighted'];
+  gatherWeighted: RowOps['gatherWeighted'];
+  scatterAddWithDot: RowOps['scatterAddWithDot'];
   /** Sets OpenBLAS's thread count; returns the count OpenBLAS then reports. */
   setNumThreads(threads: number): number;
   getNumThreads(): number;

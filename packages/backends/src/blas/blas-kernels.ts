@@ -1,6 +1,7 @@
 /**
  * The `blas` configuration: tfjs's `wasm` backend with its GEMM kernels (`BatchMatMul`,
- * `_FusedMatMul`) replaced by OpenBLAS calls on the wasm heap; every other op stays wasm.
+ * `_FusedMatMul`) replaced by OpenBLAS calls on the wasm heap, plus the addon's fused training
+ * kernels (../training-kernels.ts: cross-entropy, AdamW, clip norm); every other op stays wasm.
  *
  * The BLAS kernels are registered over the `wasm` backend itself, not as a backend of their own:
  * `tf.getBackend()` stays `'wasm'`, so everything that recognises the wasm heap by that name
@@ -14,6 +15,7 @@ import type { KernelFunc } from '../wasm/kernels/kernel-utils.ts';
 import type { BlasAddon } from './addon.ts';
 import { blasBatchMatMul } from './batch-mat-mul.ts';
 import { blasFusedMatMul } from './fused-mat-mul.ts';
+import { blasTrainingKernels } from './training-kernels.ts';
 
 /** Kernels the `blas` configuration replaces. */
 export const BLAS_KERNELS = ['BatchMatMul', '_FusedMatMul'] as const;
@@ -32,6 +34,9 @@ const PATCHED = Symbol.for('moepp.wasmKernelPatch');
 
 /** The configs the BLAS kernels replaced, to restore on unregistering; null while not registered. */
 let replaced: Map<BlasKernel, tf.KernelConfig> | null = null;
+/** The fused training kernels registered with them (names wasm itself does not have). */
+let added: string[] = [];
+let registeredAddon: BlasAddon | null = null;
 
 /**
  * Registers the BLAS GEMM kernels over the `wasm` backend (applying the wasm kernel patches
@@ -56,7 +61,12 @@ export function registerBlasKernels(addon: BlasAddon): BlasKernel[] {
     // setupFunc stays: the wasm kernel underneath still needs its wasm function bound.
     tf.registerKernel({ ...config, kernelFunc });
   }
+  for (const [kernelName, kernelFunc] of Object.entries(blasTrainingKernels(addon))) {
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+    added.push(kernelName);
+  }
   replaced = saved;
+  registeredAddon = addon;
   return [...BLAS_KERNELS];
 }
 
@@ -67,12 +77,20 @@ export function unregisterBlasKernels(): void {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(config);
   }
+  for (const name of added) tf.unregisterKernel(name, 'wasm');
+  added = [];
   replaced = null;
+  registeredAddon = null;
 }
 
 /** Whether the BLAS kernels are registered now. */
 export function blasKernelsRegistered(): boolean {
   return replaced !== null;
+}
+
+/** The addon the registered kernels call, or null while they are not registered. */
+export function blasKernelsAddon(): BlasAddon | null {
+  return registeredAddon;
 }
 
 /**

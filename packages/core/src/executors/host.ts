@@ -19,7 +19,7 @@
  * summation order whatever the weight layout.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { readRows, writeRows } from '@moepp/backends';
+import { hostRowOps, readRows, writeRows } from '@moepp/backends';
 import { expertKindNames, type ExpertParams, type RowExpertHost, type TokenwiseExpertHost } from '../experts/index.ts';
 import { takeRows, type DispatchPlan } from '../dispatch.ts';
 import { isRecordingGradients } from '../tape.ts';
@@ -76,6 +76,7 @@ function combineOnHost(x: tf.Tensor2D, plan: DispatchPlan, routingWeights: tf.Te
   const paramsOf = (ts: tf.Tensor[], run: RowExpertRun): ExpertParams => Object.fromEntries(run.paramKeys.map((k, i) => [k, ts[run.firstInput + i]]));
   const hostParams = (ts: tf.Tensor[], run: TokenwiseExpertRun): Float32Array[] => run.shapes.map((_, i) => readRows(ts[run.firstInput + i]));
   const recording = isRecordingGradients();
+  const rowOps = hostRowOps(); // native loops under `blas`, JS elsewhere (the same bits)
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const ins = args.slice(0, inputs.length) as tf.Tensor[];
@@ -87,16 +88,7 @@ function combineOnHost(x: tf.Tensor2D, plan: DispatchPlan, routingWeights: tf.Te
       const rows = takeRows(ins[0] as tf.Tensor2D, run.index); // (count, D)
       const { y, saved } = run.host.forward(rows, paramsOf(ins, run));
       // Views after the allocations above (wasm memory may have grown).
-      const o = readRows(out);
-      const w = readRows(ins[1]);
-      const yv = readRows(y);
-      for (let i = 0; i < run.index.length; i++) {
-        const wi = w[run.weightIndex[i]];
-        if (wi === 0) continue;
-        const t = run.index[i] * d;
-        const r = i * d;
-        for (let j = 0; j < d; j++) o[t + j] += wi * yv[r + j];
-      }
+      rowOps.scatterAddWeighted(readRows(out), readRows(y), readRows(ins[1]), run.index, run.weightIndex, d);
       savedCounts.push(saved.length);
       if (recording) kept.push(rows, y, ...saved);
       else tf.dispose([rows, y, ...saved]);
@@ -127,14 +119,7 @@ function combineOnHost(x: tf.Tensor2D, plan: DispatchPlan, routingWeights: tf.Te
         });
         const rowGrads = rowRuns.map((run, b) => {
           const [dyRows] = writeRows([[run.index.length, d]], ([dst]) => {
-            const g = readRows(dy); // sync read: dispatch
-            const w = readRows(sIns[1]);
-            for (let i = 0; i < run.index.length; i++) {
-              const wi = w[run.weightIndex[i]];
-              const t = run.index[i] * d;
-              const r = i * d;
-              for (let j = 0; j < d; j++) dst[r + j] = wi * g[t + j];
-            }
+            rowOps.gatherWeighted(dst, readRows(dy), readRows(sIns[1]), run.index, run.weightIndex, d); // sync read of dy: dispatch
           });
           const grads = tf.tidy(() => {
             const r = run.host.backward(rowKept[b].rows, rowKept[b].saved, dyRows as tf.Tensor2D, paramsOf(sIns, run));
@@ -149,20 +134,7 @@ function combineOnHost(x: tf.Tensor2D, plan: DispatchPlan, routingWeights: tf.Te
           const g = readRows(dy); // sync read: dispatch
           const hx = readRows(sIns[0]);
           const w = readRows(sIns[1]);
-          rowRuns.forEach((run, b) => {
-            const y = readRows(rowKept[b].y);
-            const dxe = readRows(rowGrads[b].dx);
-            for (let i = 0; i < run.index.length; i++) {
-              const t = run.index[i] * d;
-              const r = i * d;
-              let dot = 0;
-              for (let j = 0; j < d; j++) {
-                dx[t + j] += dxe[r + j];
-                dot += y[r + j] * g[t + j];
-              }
-              dW[run.weightIndex[i]] += dot;
-            }
-          });
+          rowRuns.forEach((run, b) => rowOps.scatterAddWithDot(dx, dW, readRows(rowGrads[b].dx), readRows(rowKept[b].y), g, run.index, run.weightIndex, d));
           if (tokenwiseRuns.length === 0) return;
           // gs[2…]: each token-wise expert's parameter gradients, in run order.
           const starts = tokenwiseRuns.map((_, z) => 2 + tokenwiseRuns.slice(0, z).reduce((s, r) => s + r.shapes.length, 0));

@@ -6,11 +6,13 @@
  * Weight decay applies to matrices only (rank ≥ 2): norms' gains and the constant experts'
  * vectors are left undecayed, as in GPT-2/LLaMA training recipes.
  *
- * The update stays in tf ops on every backend: a host loop over the weights was measured slower
- * on wasm than these vectorised kernels, dispatch included (BENCHMARKS.md, "The whole training
- * step").
+ * The update is tf ops, ten kernels per parameter, except where the backend registers the fused
+ * AdamW kernel (`blas`: one native loop per parameter, the same operations in the same order).
+ * A host JS loop over the weights was measured slower on wasm than the tf ops, dispatch
+ * included (BENCHMARKS.md, "The whole training step").
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hasTrainingKernel, TRAINING_KERNELS } from '@moepp/backends';
 import type { NamedArray } from '@moepp/core';
 
 export interface AdamWSettings {
@@ -43,9 +45,21 @@ export class AdamW {
     this.step++;
     const correction1 = 1 - beta1 ** this.step;
     const correction2 = 1 - beta2 ** this.step;
+    const fused = hasTrainingKernel(TRAINING_KERNELS.adamW);
     for (const [name, param] of params) {
       const g = grads.get(name);
       if (!g) throw new Error(`AdamW: no gradient for parameter '${name}'`);
+      if (fused) {
+        const m = this.moment(this.firstMoment, name, param);
+        const v = this.moment(this.secondMoment, name, param);
+        const attrs = { beta1, beta2, epsilon, gradScale, lr, weightDecay: param.rank >= 2 ? weightDecay : 0, step: this.step };
+        const [p2, m2, v2] = tf.engine().runKernel(TRAINING_KERNELS.adamW, { param, grad: g, m, v }, attrs) as tf.Tensor[];
+        for (const [variable, next] of [[param, p2], [m, m2], [v, v2]] as const) {
+          variable.assign(next);
+          next.dispose();
+        }
+        continue;
+      }
       tf.tidy(() => {
         const m = this.moment(this.firstMoment, name, param);
         const v = this.moment(this.secondMoment, name, param);
@@ -91,7 +105,9 @@ export class AdamW {
   private moment(store: Map<string, tf.Variable>, name: string, like: tf.Variable): tf.Variable {
     let m = store.get(name);
     if (!m) {
-      m = tf.keep(tf.variable(tf.zerosLike(like), false));
+      const initial = tf.zerosLike(like);
+      m = tf.variable(initial, false);
+      initial.dispose(); // the variable holds its own reference (also where no tidy frees it)
       store.set(name, m);
     }
     return m;

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { hasTrainingKernel, initWasmBackend, loadBlasAddon, registerBlasKernels, TRAINING_KERNELS, unregisterBlasKernels } from '@moepp/backends';
 import { AdamW } from './adamw.ts';
 import { learningRate } from './lr-schedule.ts';
 import { globalNormClip } from './gradient-clipping.ts';
@@ -74,5 +75,58 @@ describe('AdamW, schedule, clipping (against hand-computed values)', () => {
     close(scaled.stateArrays().get('v.p')!.data, reference.stateArrays().get('v.p')!.data);
     expect(Array.from(p1.dataSync())).not.toEqual([1, -2]);
     tf.dispose([p1, p2]);
+  });
+});
+
+/**
+ * Where the backend registers the fused AdamW and squared-norm kernels (`blas`), the optimizer
+ * and the clip run them; they must give what the tf-ops path gives on `cpu`.
+ */
+describe('AdamW and clipping through the backend\'s fused kernels', () => {
+  const blas = loadBlasAddon();
+  const settings = { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 };
+  const shapes: Record<string, number[]> = { w: [37, 11], b: [11] };
+  const seeded = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i) * (seed % 3 === 0 ? 10 : 1));
+
+  /** Three clipped steps of AdamW from fixed weights and gradients; the weights, moments and norms after. */
+  function threeSteps() {
+    const params = new Map(Object.entries(shapes).map(([name, s], k) => [name, tf.variable(tf.tensor(seeded(s.reduce((a, b) => a * b, 1), k + 1), s))]));
+    const opt = new AdamW(settings);
+    const norms: number[] = [];
+    for (let step = 1; step <= 3; step++) {
+      const grads = new Map(Object.entries(shapes).map(([name, s], k) => [name, tf.tensor(seeded(s.reduce((a, b) => a * b, 1), 10 * step + k), s)]));
+      const { norm, scale } = globalNormClip(grads, 1);
+      norms.push(norm);
+      opt.apply(params, grads, 0.01, scale);
+      tf.dispose([...grads.values()]);
+    }
+    const out = { weights: new Map([...params].map(([k, p]) => [k, Array.from(p.dataSync())])), state: opt.stateArrays(), norms };
+    opt.dispose();
+    tf.dispose([...params.values()]);
+    return out;
+  }
+
+  it.skipIf(!blas.ok)('give the tf-ops results of cpu, to float32 rounding', async () => {
+    if (!blas.ok) return;
+    await tf.setBackend('cpu');
+    const reference = threeSteps();
+    await initWasmBackend({ threads: 1 });
+    registerBlasKernels(blas.addon);
+    try {
+      expect(hasTrainingKernel(TRAINING_KERNELS.adamW)).toBe(true);
+      const fused = threeSteps();
+      fused.norms.forEach((n, i) => expect(Math.abs(n - reference.norms[i]) / reference.norms[i]).toBeLessThan(1e-6));
+      for (const [name, w] of reference.weights) {
+        fused.weights.get(name)!.forEach((v, i) => expect(Math.abs(v - w[i]), `${name}[${i}]`).toBeLessThan(1e-6 * Math.max(1, Math.abs(w[i]))));
+      }
+      for (const [key, a] of reference.state) {
+        const b = fused.state.get(key)!.data;
+        const scale = Math.max(...Array.from(a.data, Math.abs));
+        a.data.forEach((v, i) => expect(Math.abs(b[i] - v), `${key}[${i}]`).toBeLessThan(1e-6 * scale));
+      }
+    } finally {
+      unregisterBlasKernels();
+      await tf.setBackend('cpu');
+    }
   });
 });
