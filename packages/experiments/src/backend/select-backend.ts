@@ -5,8 +5,8 @@
  * backend on Dawn, see @moepp/backends' init-webgpu) where a GPU device node exists (gpu-device.ts), Dawn finds a hardware adapter and the
  * backend passes a numeric self-check against `cpu` (backend-self-check.ts), native TensorFlow
  * with CUDA (`@tensorflow/tfjs-node-gpu`), native TensorFlow on the CPU (`@tensorflow/tfjs-node`), then
- * `blas` — WebAssembly with the kernel patches of @moepp/backends and OpenBLAS GEMM kernels over
- * it — when the OpenBLAS addon loads, then plain WebAssembly (`wasm`), then plain JS (`cpu`).
+ * `blas` — WebAssembly with the kernel patches of @moepp/backends, OpenBLAS GEMM kernels over it
+ * and the addon's fused training kernels (AdamW, clip norm, cross-entropy) — when the addon loads, then plain WebAssembly (`wasm`), then plain JS (`cpu`).
  * The native TensorFlow packages are optional dependencies whose install script downloads
  * libtensorflow; on a closed network that download fails, the package stays without its native
  * addon, and loading it throws — which is caught here and reported, never fatal in `auto`. The
@@ -39,6 +39,7 @@ import {
   patchWasmKernels,
   registerBlasKernels,
   setBlasThreads,
+  TRAINING_KERNELS,
   unregisterBlasKernels,
   type BlasAddonLoad,
   type WebGpuInit,
@@ -192,7 +193,7 @@ function describe(s: Omit<SelectedBackend, 'description'>, how: string, failed: 
     parts.push(s.simd ? 'SIMD' : 'no SIMD', plural(s.threads));
     if (s.patches.length) parts.push(`${s.patches.length} kernel patches`);
   } else if (s.backend === 'blas') {
-    parts.push(`OpenBLAS GEMM, ${plural(s.threads)}`, `wasm ${s.simd ? 'SIMD' : 'no SIMD'}, ${plural(s.wasmThreads ?? 1)}`);
+    parts.push(`OpenBLAS GEMM, ${plural(s.threads)}`, `${Object.keys(TRAINING_KERNELS).length} fused training kernels`, `wasm ${s.simd ? 'SIMD' : 'no SIMD'}, ${plural(s.wasmThreads ?? 1)}`);
     if (s.patches.length) parts.push(`${s.patches.length} kernel patches`);
   } else if (s.backend === 'webgpu') {
     parts.push(`WebGPU on ${s.adapter ?? 'unknown adapter'}`, `self-check ${(s.selfCheckError ?? Number.NaN).toExponential(1)} of cpu`);
