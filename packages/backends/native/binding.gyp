@@ -15,15 +15,15 @@
     },
     {
       "target_name": "moepp_blas",
-      "sources": ["src/moepp_blas.cc", "src/adamw.cc", "src/row_ops.cc"],
+      "sources": ["src/moepp_blas.cc", "src/adamw.cc", "src/row_ops.cc", "src/rms_norm.cc", "src/swiglu.cc", "src/causal_attention.cc"],
       "dependencies": ["moepp_fast_math"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!(node -p \"process.env.MOEPP_OPENBLAS_INCLUDE\")"
       ],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
-      # No contraction of a product and a sum into one FMA: the row moves and AdamW must round as
-      # their JS / tf-ops counterparts do.
+      # No contraction of a product and a sum into one FMA: the row moves, AdamW and the layer
+      # kernels must round as their JS / tf-ops counterparts do.
       "cflags_cc": ["-O3", "-ffp-contract=off"],
       # The pthread variant by path (and rpath), not whichever libopenblas.so.0 the alternatives
       # system points at: its thread count can be set at run time without OpenMP.

@@ -80,6 +80,18 @@ describe.each(TEST_BACKENDS)('RMSNorm and RoPE on %s', (backend) => {
     tf.dispose([value, grads[x.name], grads[g.name], x, g]);
   });
 
+  it(`RMSNorm runs ${backend === 'blas' ? 'as the fused kernels' : 'in tf ops'}`, async () => {
+    const x = tf.tensor2d(randomMatrix(rng, 4, 6, 1));
+    const g = tf.tensor1d([1, 2, 3, 4, 5, 6]);
+    const { kernelNames } = await tf.profile(() => {
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(rmsNorm(a as tf.Tensor2D, b as tf.Tensor1D, 1e-5)))([x, g]);
+      tf.dispose(grads);
+    });
+    expect(kernelNames.includes('MoeppRmsNorm') && kernelNames.includes('MoeppRmsNormGrad')).toBe(backend === 'blas');
+    expect(kernelNames.includes('Rsqrt')).toBe(backend !== 'blas');
+    tf.dispose([x, g]);
+  });
+
   it('RoPE: x·cos + rotate_half(x)·sin element by element, and its gradient is the inverse rotation', () => {
     const [b, h, t, hd] = [2, 3, 5, 8];
     const tables = ropeTables(t, hd, 10000);

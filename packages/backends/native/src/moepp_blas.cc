@@ -1,5 +1,6 @@
 // moepp_blas: cblas_sgemm of the system OpenBLAS on typed-array views, for the `blas` kernels of
-// @moepp/backends (src/blas/), and the non-GEMM row kernels of a training step (training_math.h).
+// @moepp/backends (src/blas/), and the non-GEMM kernels of a training step (training_math.h,
+// layer_math.h).
 // The views usually alias the wasm heap (an ArrayBuffer, or a SharedArrayBuffer for the threaded
 // build), so results are written in place without copies. Every offset and size is checked
 // against the views before native code sees a pointer: a wrong shape from JS must raise an
@@ -7,6 +8,7 @@
 #include <napi.h>
 #include <cblas.h>
 
+#include "layer_math.h"
 #include "row_ops.h"
 #include "training_math.h"
 
@@ -255,6 +257,93 @@ Napi::Value ScatterAddWithDot(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Whether info[i] is a Float32Array of exactly `length` values, for every i in `at`.
+bool Float32Of(const Napi::CallbackInfo& info, std::initializer_list<int> at, uint64_t length) {
+  for (int i : at) {
+    if (!IsFloat32Array(info[i]) || info[i].As<Napi::Float32Array>().ElementLength() != length) return false;
+  }
+  return true;
+}
+
+float* F32(const Napi::CallbackInfo& info, int i) { return info[i].As<Napi::Float32Array>().Data(); }
+
+// rmsNorm(x, gain, rows, d, eps, y, rstd)
+Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t rows, d;
+  if (info.Length() != 7 || !ReadDim(info[2], &rows) || !ReadDim(info[3], &d) || d < 1 || !info[4].IsNumber()) return Fail(env, "rmsNorm takes (x, gain, rows, d, eps, y, rstd)");
+  const uint64_t size = static_cast<uint64_t>(rows) * d;
+  if (!Float32Of(info, {0, 5}, size) || !Float32Of(info, {1}, d) || !Float32Of(info, {6}, rows)) return Fail(env, "rmsNorm: x and y must hold rows · d float32 values, gain d and rstd rows");
+  moepp::RmsNorm(F32(info, 0), F32(info, 1), rows, d, info[4].As<Napi::Number>().FloatValue(), F32(info, 5), F32(info, 6));
+  return env.Undefined();
+}
+
+// rmsNormGrad(x, gain, rstd, dy, rows, d, dx, dgain)
+Napi::Value RmsNormGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t rows, d;
+  if (info.Length() != 8 || !ReadDim(info[4], &rows) || !ReadDim(info[5], &d) || d < 1) return Fail(env, "rmsNormGrad takes (x, gain, rstd, dy, rows, d, dx, dgain)");
+  const uint64_t size = static_cast<uint64_t>(rows) * d;
+  if (!Float32Of(info, {0, 3, 6}, size) || !Float32Of(info, {1, 7}, d) || !Float32Of(info, {2}, rows)) return Fail(env, "rmsNormGrad: x, dy and dx must hold rows · d float32 values, gain and dgain d, rstd rows");
+  moepp::RmsNormGrad(F32(info, 0), F32(info, 1), F32(info, 2), F32(info, 3), rows, d, F32(info, 6), F32(info, 7));
+  return env.Undefined();
+}
+
+// swiGlu(gate, up, h)
+Napi::Value SwiGlu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !IsFloat32Array(info[0])) return Fail(env, "swiGlu takes (gate, up, h: Float32Array)");
+  const uint64_t n = info[0].As<Napi::Float32Array>().ElementLength();
+  if (!Float32Of(info, {1, 2}, n)) return Fail(env, "swiGlu: gate, up and h must be float32 arrays of one length");
+  moepp::SwiGlu(F32(info, 0), F32(info, 1), static_cast<int64_t>(n), F32(info, 2));
+  return env.Undefined();
+}
+
+// swiGluGrad(gate, up, dh, h, dgate, dup)
+Napi::Value SwiGluGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 6 || !IsFloat32Array(info[0])) return Fail(env, "swiGluGrad takes (gate, up, dh, h, dgate, dup: Float32Array)");
+  const uint64_t n = info[0].As<Napi::Float32Array>().ElementLength();
+  if (!Float32Of(info, {1, 2, 3, 4, 5}, n)) return Fail(env, "swiGluGrad: every array must be float32 of the gate's length");
+  moepp::SwiGluGrad(F32(info, 0), F32(info, 1), F32(info, 2), static_cast<int64_t>(n), F32(info, 3), F32(info, 4), F32(info, 5));
+  return env.Undefined();
+}
+
+// Reads (batch, seqLen, heads, headDim) at info[at…at+3]; hd even, each ≥ 1, and T, D within int.
+bool ReadAttentionShape(const Napi::CallbackInfo& info, int at, moepp::AttentionShape* s) {
+  if (!ReadDim(info[at], &s->batch) || !ReadDim(info[at + 1], &s->seqLen) || !ReadDim(info[at + 2], &s->heads) || !ReadDim(info[at + 3], &s->headDim)) return false;
+  if (s->batch < 1 || s->seqLen < 1 || s->heads < 1 || s->headDim < 2 || s->headDim % 2 != 0) return false;
+  return static_cast<uint64_t>(s->heads) * s->headDim <= 2147483647ull;
+}
+
+// causalAttention(q, k, v, cos, sin, batch, seqLen, heads, headDim, out, probs, qRot, kRot)
+Napi::Value CausalAttention(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  moepp::AttentionShape s;
+  if (info.Length() != 13 || !ReadAttentionShape(info, 5, &s)) return Fail(env, "causalAttention takes (q, k, v, cos, sin, batch, seqLen, heads, headDim ≥ 2 and even, out, probs, qRot, kRot)");
+  const uint64_t tokens = static_cast<uint64_t>(s.batch) * s.seqLen * s.heads * s.headDim;
+  const uint64_t table = static_cast<uint64_t>(s.seqLen) * s.headDim, probs = static_cast<uint64_t>(s.batch) * s.heads * s.seqLen * s.seqLen;
+  if (!Float32Of(info, {0, 1, 2, 9, 11, 12}, tokens)) return Fail(env, "causalAttention: q, k, v, out, qRot and kRot must hold batch · seqLen · heads · headDim float32 values");
+  if (!Float32Of(info, {3, 4}, table)) return Fail(env, "causalAttention: cos and sin must hold seqLen · headDim float32 values");
+  if (!Float32Of(info, {10}, probs)) return Fail(env, "causalAttention: probs must hold batch · heads · seqLen² float32 values");
+  moepp::CausalAttention(F32(info, 0), F32(info, 1), F32(info, 2), F32(info, 3), F32(info, 4), s, F32(info, 9), F32(info, 10), F32(info, 11), F32(info, 12));
+  return env.Undefined();
+}
+
+// causalAttentionGrad(qRot, kRot, v, probs, dOut, cos, sin, batch, seqLen, heads, headDim, dq, dk, dv)
+Napi::Value CausalAttentionGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  moepp::AttentionShape s;
+  if (info.Length() != 14 || !ReadAttentionShape(info, 7, &s)) return Fail(env, "causalAttentionGrad takes (qRot, kRot, v, probs, dOut, cos, sin, batch, seqLen, heads, headDim ≥ 2 and even, dq, dk, dv)");
+  const uint64_t tokens = static_cast<uint64_t>(s.batch) * s.seqLen * s.heads * s.headDim;
+  const uint64_t table = static_cast<uint64_t>(s.seqLen) * s.headDim, probs = static_cast<uint64_t>(s.batch) * s.heads * s.seqLen * s.seqLen;
+  if (!Float32Of(info, {0, 1, 2, 4, 11, 12, 13}, tokens)) return Fail(env, "causalAttentionGrad: qRot, kRot, v, dOut, dq, dk and dv must hold batch · seqLen · heads · headDim float32 values");
+  if (!Float32Of(info, {5, 6}, table)) return Fail(env, "causalAttentionGrad: cos and sin must hold seqLen · headDim float32 values");
+  if (!Float32Of(info, {3}, probs)) return Fail(env, "causalAttentionGrad: probs must hold batch · heads · seqLen² float32 values");
+  moepp::CausalAttentionGrad(F32(info, 0), F32(info, 1), F32(info, 2), F32(info, 3), F32(info, 4), F32(info, 5), F32(info, 6), s, F32(info, 11), F32(info, 12), F32(info, 13));
+  return env.Undefined();
+}
+
 // setNumThreads(n): OpenBLAS's thread count for every later call; returns the count it reports.
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -287,6 +376,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmaxCrossEntropyGrad", Napi::Function::New(env, SoftmaxCrossEntropyGrad, "softmaxCrossEntropyGrad"));
   exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares, "sumOfSquares"));
   exports.Set("adamwUpdate", Napi::Function::New(env, AdamWUpdate, "adamwUpdate"));
+  exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm, "rmsNorm"));
+  exports.Set("rmsNormGrad", Napi::Function::New(env, RmsNormGrad, "rmsNormGrad"));
+  exports.Set("swiGlu", Napi::Function::New(env, SwiGlu, "swiGlu"));
+  exports.Set("swiGluGrad", Napi::Function::New(env, SwiGluGrad, "swiGluGrad"));
+  exports.Set("causalAttention", Napi::Function::New(env, CausalAttention, "causalAttention"));
+  exports.Set("causalAttentionGrad", Napi::Function::New(env, CausalAttentionGrad, "causalAttentionGrad"));
   exports.Set("scatterAddWeighted", Napi::Function::New(env, ScatterAddWeighted, "scatterAddWeighted"));
   exports.Set("gatherWeighted", Napi::Function::New(env, GatherWeighted, "gatherWeighted"));
   exports.Set("scatterAddWithDot", Napi::Function::New(env, ScatterAddWithDot, "scatterAddWithDot"));

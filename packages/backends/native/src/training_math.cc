@@ -1,4 +1,4 @@
-// The cross-entropy and squared-norm kernels of training_math.h. Built as its own static library (binding.gyp) with
+// The cross-entropy, squared-norm and exponential kernels of training_math.h. Built as its own static library (binding.gyp) with
 // -ffast-math so that GCC vectorises expf through glibc's libmvec, in an AVX2 variant chosen at
 // run time where the CPU has it; the rest of the addon keeps strict IEEE semantics.
 #include "training_math.h"
@@ -49,7 +49,47 @@ MOEPP_AVX2 void ScaledExpAvx2(const float* row, int64_t cols, float shift, float
   for (int64_t j = 0; j < cols; j++) out[j] = scale * expf(row[j] - shift);
 }
 
+inline float ExpShiftedInto(const float* x, int64_t n, float shift, float* out) {
+  float s = 0;
+  for (int64_t j = 0; j < n; j++) {
+    out[j] = expf(x[j] - shift);
+    s += out[j];
+  }
+  return s;
+}
+MOEPP_AVX2 float ExpShiftedIntoAvx2(const float* x, int64_t n, float shift, float* out) {
+  float s = 0;
+  for (int64_t j = 0; j < n; j++) {
+    out[j] = expf(x[j] - shift);
+    s += out[j];
+  }
+  return s;
+}
+
+// From e = exp(−|x|) ∈ (0, 1], which never overflows: under -ffast-math an overflowing expf is
+// not guaranteed to give inf, and 1 / (1 + exp(−x)) came out NaN at x = −100.
+inline float StableSigmoid(float x) {
+  const float e = expf(-fabsf(x));
+  const float r = 1.0f / (1.0f + e);
+  return x >= 0.0f ? r : e * r;
+}
+inline void SigmoidInto(const float* x, int64_t n, float* out) {
+  for (int64_t j = 0; j < n; j++) out[j] = StableSigmoid(x[j]);
+}
+MOEPP_AVX2 void SigmoidIntoAvx2(const float* x, int64_t n, float* out) {
+  for (int64_t j = 0; j < n; j++) out[j] = StableSigmoid(x[j]);
+}
+
 }  // namespace
+
+float ExpShifted(const float* x, int64_t n, float shift, float* out) {
+  return HasAvx2() ? ExpShiftedIntoAvx2(x, n, shift, out) : ExpShiftedInto(x, n, shift, out);
+}
+
+void Sigmoid(const float* x, int64_t n, float* out) {
+  if (HasAvx2()) SigmoidIntoAvx2(x, n, out);
+  else SigmoidInto(x, n, out);
+}
 
 void SoftmaxCrossEntropy(const float* logits, const int32_t* targets, int64_t rows, int64_t cols, float* loss, float* lse) {
   const bool avx2 = HasAvx2();

@@ -1,5 +1,6 @@
 // Row kernels of a training step that are not GEMMs (training_math.cc): the vocabulary
-// cross-entropy, AdamW's update and the squared norm for global-norm clipping. Plain pointers and
+// cross-entropy, AdamW's update, the squared norm for global-norm clipping, and the vectorised
+// exponentials the layer kernels (layer_math.h) use. Plain pointers and
 // sizes; moepp_blas.cc checks every size against the arrays before calling them.
 #pragma once
 #include <cstdint>
@@ -12,6 +13,13 @@ void SoftmaxCrossEntropy(const float* logits, const int32_t* targets, int64_t ro
 
 // dlogits[n, j] = scale · (exp(logits[n, j] − lse[n]) − [j == targets[n]]).
 void SoftmaxCrossEntropyGrad(const float* logits, const float* lse, const int32_t* targets, int64_t rows, int64_t cols, float scale, float* dlogits);
+
+// out[j] = exp(x[j] − shift) for j < n; returns Σ out, accumulated in float lanes. For the
+// causal softmax of causal_attention.cc (vectorised here, with the cross-entropy's exponentials).
+float ExpShifted(const float* x, int64_t n, float shift, float* out);
+
+// out[j] = 1 / (1 + exp(−x[j])), for swiglu.cc.
+void Sigmoid(const float* x, int64_t n, float* out);
 
 // Σ x² in float64.
 double SumOfSquares(const float* x, int64_t n);

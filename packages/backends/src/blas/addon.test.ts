@@ -41,7 +41,7 @@ describe('loadBlasAddon', () => {
       expect(r.reason).toMatch(/^the OpenBLAS addon is not built \(/);
       return;
     }
-    for (const f of ['sgemmBatch', 'softmaxCrossEntropy', 'softmaxCrossEntropyGrad', 'sumOfSquares', 'adamwUpdate', 'scatterAddWeighted', 'gatherWeighted', 'scatterAddWithDot', 'setNumThreads', 'getNumThreads', 'info'] as const) expect(typeof r.addon[f]).toBe('function');
+    for (const f of ['sgemmBatch', 'softmaxCrossEntropy', 'softmaxCrossEntropyGrad', 'sumOfSquares', 'adamwUpdate', 'rmsNorm', 'rmsNormGrad', 'swiGlu', 'swiGluGrad', 'causalAttention', 'causalAttentionGrad', 'scatterAddWeighted', 'gatherWeighted', 'scatterAddWithDot', 'setNumThreads', 'getNumThreads', 'info'] as const) expect(typeof r.addon[f]).toBe('function');
     expect(loadBlasAddon(DEFAULT_BLAS_ADDON_PATH)).toBe(r); // cached: one library per process
   });
 });

@@ -33,6 +33,18 @@ export interface BlasAddon {
    * [β₁, β₂, (1−β₁)s, (1−β₂)s², 1/(1−β₂ᵗ), ε, 1 − lr·λ, lr/(1−β₁ᵗ)].
    */
   adamwUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, scalars: Float64Array): void;
+  /** Per row: rstd = 1/√(mean x² + eps), y = x·rstd·gain (layer_math.h states the layer kernels). */
+  rmsNorm(x: Float32Array, gain: Float32Array, rows: number, d: number, eps: number, y: Float32Array, rstd: Float32Array): void;
+  /** RMSNorm's backward from the forward's rstd: dx (rows, d) and dgain (d), both overwritten. */
+  rmsNormGrad(x: Float32Array, gain: Float32Array, rstd: Float32Array, dy: Float32Array, rows: number, d: number, dx: Float32Array, dgain: Float32Array): void;
+  /** h = silu(gate)·up, elementwise. */
+  swiGlu(gate: Float32Array, up: Float32Array, h: Float32Array): void;
+  /** SwiGLU's backward: h again, dgate and dup, elementwise. */
+  swiGluGrad(gate: Float32Array, up: Float32Array, dh: Float32Array, h: Float32Array, dgate: Float32Array, dup: Float32Array): void;
+  /** Causal attention with RoPE on (B·T, D) projections; throws when headDim is odd or a size is wrong. */
+  causalAttention(q: Float32Array, k: Float32Array, v: Float32Array, cos: Float32Array, sin: Float32Array, batch: number, seqLen: number, heads: number, headDim: number, out: Float32Array, probs: Float32Array, qRot: Float32Array, kRot: Float32Array): void;
+  /** Its backward from the saved qRot, kRot, v and probs: dq, dk, dv overwritten. */
+  causalAttentionGrad(qRot: Float32Array, kRot: Float32Array, v: Float32Array, probs: Float32Array, dOut: Float32Array, cos: Float32Array, sin: Float32Array, batch: number, seqLen: number, heads: number, headDim: number, dq: Float32Array, dk: Float32Array, dv: Float32Array): void;
   /** The host executor's row moves (row-ops.ts states them); throw a RangeError on an index outside its array. */
   scatterAddWeighted: RowOps['scatterAddWeighted'];
   gatherWeighted: RowOps['gatherWeighted'];

@@ -1,7 +1,8 @@
 /**
  * The `blas` configuration: tfjs's `wasm` backend with its GEMM kernels (`BatchMatMul`,
  * `_FusedMatMul`) replaced by OpenBLAS calls on the wasm heap, plus the addon's fused training
- * kernels (../training-kernels.ts: cross-entropy, AdamW, clip norm); every other op stays wasm.
+ * kernels (../training-kernels.ts: cross-entropy, AdamW, clip norm, RMSNorm, SwiGLU, causal
+ * attention); every other op stays wasm.
  *
  * The BLAS kernels are registered over the `wasm` backend itself, not as a backend of their own:
  * `tf.getBackend()` stays `'wasm'`, so everything that recognises the wasm heap by that name
@@ -15,6 +16,7 @@ import type { KernelFunc } from '../wasm/kernels/kernel-utils.ts';
 import type { BlasAddon } from './addon.ts';
 import { blasBatchMatMul } from './batch-mat-mul.ts';
 import { blasFusedMatMul } from './fused-mat-mul.ts';
+import { blasLayerKernels } from './layer-kernels.ts';
 import { blasTrainingKernels } from './training-kernels.ts';
 
 /** Kernels the `blas` configuration replaces. */
@@ -61,7 +63,7 @@ export function registerBlasKernels(addon: BlasAddon): BlasKernel[] {
     // setupFunc stays: the wasm kernel underneath still needs its wasm function bound.
     tf.registerKernel({ ...config, kernelFunc });
   }
-  for (const [kernelName, kernelFunc] of Object.entries(blasTrainingKernels(addon))) {
+  for (const [kernelName, kernelFunc] of Object.entries({ ...blasTrainingKernels(addon), ...blasLayerKernels(addon) })) {
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
     added.push(kernelName);
   }

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { transposedOperandsAreFree } from '@moepp/backends';
 import type { ExpertDims, ExpertKind, ExpertParams, ReferenceParams } from './expert-kind.ts';
+import { swiGlu, swiGluBackward } from './swiglu.ts';
 
 export interface FfnParams {
   /** (D, I) */
@@ -22,9 +23,9 @@ export interface FfnParams {
  * const y = ffnForward(x, params); // x (n, D) -> y (n, D)
  */
 export function ffnForward(x: tf.Tensor2D, p: FfnParams): tf.Tensor2D {
-  const gate = tf.matMul(x, p.wGate); // (n, I)
-  const up = tf.matMul(x, p.wUp); // (n, I)
-  const hidden = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up); // (n, I) silu(gate) ⊙ up
+  const gate = tf.matMul(x, p.wGate) as tf.Tensor2D; // (n, I)
+  const up = tf.matMul(x, p.wUp) as tf.Tensor2D; // (n, I)
+  const hidden = swiGlu(gate, up); // (n, I) silu(gate) ⊙ up
   return tf.matMul(hidden, p.wDown) as tf.Tensor2D; // (n, D)
 }
 
@@ -48,7 +49,7 @@ export interface FfnActivations {
 export function ffnForwardParts(x: tf.Tensor2D, p: FfnParams): FfnActivations {
   const gate = tf.matMul(x, p.wGate) as tf.Tensor2D; // (n, I)
   const up = tf.matMul(x, p.wUp) as tf.Tensor2D; // (n, I)
-  const y = tf.tidy(() => tf.matMul(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), p.wDown)) as tf.Tensor2D; // (n, D)
+  const y = tf.tidy(() => tf.matMul(swiGlu(gate, up), p.wDown)) as tf.Tensor2D; // (n, D)
   return { gate, up, y };
 }
 
@@ -61,9 +62,8 @@ export interface FfnGradients {
 
 /**
  * The SwiGLU backward, given the forward's input x, its gate and up projections and the output
- * gradient dy. With s = sigmoid(gate), a = gate·s, h = a ⊙ up:
- * dW_down = hᵀ·dy, dh = dy·W_downᵀ, du = dh ⊙ a, dg = dh ⊙ up ⊙ s·(1 + gate·(1 − s)),
- * dW_gate = xᵀ·dg, dW_up = xᵀ·du, dx = dg·W_gateᵀ + du·W_upᵀ.
+ * gradient dy. With h = silu(gate) ⊙ up and du, dg from swiglu.ts:
+ * dh = dy·W_downᵀ, dW_down = hᵀ·dy, dW_gate = xᵀ·dg, dW_up = xᵀ·du, dx = dg·W_gateᵀ + du·W_upᵀ.
  * Where a transposed operand costs a copy (plain wasm, whose matmul transposes it explicitly),
  * products with a transposed weight are computed as (W·aᵀ)ᵀ: only the (n × D|I) activations are
  * transposed, never a (D, I) weight, which would cost D·I per call however few rows the expert
@@ -73,22 +73,18 @@ export interface FfnGradients {
  * const { dx, dWGate, dWUp, dWDown } = tf.tidy(() => ffnBackward(x, gate, up, dy, params));
  */
 export function ffnBackward(x: tf.Tensor2D, gate: tf.Tensor2D, up: tf.Tensor2D, dy: tf.Tensor2D, p: FfnParams): FfnGradients {
-  const s = tf.sigmoid(gate); // (n, I)
-  const a = tf.mul(gate, s); // (n, I) silu(gate)
-  const h = tf.mul(a, up); // (n, I)
-  const dWDown = tf.matMul(h, dy, true, false) as tf.Tensor2D; // (I, D)
   if (transposedOperandsAreFree()) {
-    const dh = tf.matMul(dy, p.wDown, false, true); // (n, I)
-    const du = tf.mul(dh, a); // (n, I)
-    const dg = tf.mul(tf.mul(dh, up), tf.mul(s, tf.add(1, tf.mul(gate, tf.sub(1, s))))); // (n, I)
+    const dh = tf.matMul(dy, p.wDown, false, true) as tf.Tensor2D; // (n, I)
+    const { h, dGate: dg, dUp: du } = swiGluBackward(gate, up, dh); // (n, I) each
+    const dWDown = tf.matMul(h, dy, true, false) as tf.Tensor2D; // (I, D)
     const dWGate = tf.matMul(x, dg, true, false) as tf.Tensor2D; // (D, I)
     const dWUp = tf.matMul(x, du, true, false) as tf.Tensor2D; // (D, I)
     const dx = tf.add(tf.matMul(dg, p.wGate, false, true), tf.matMul(du, p.wUp, false, true)) as tf.Tensor2D; // (n, D)
     return { dx, dWGate, dWUp, dWDown };
   }
   const dh = tf.transpose(tf.matMul(p.wDown, dy, false, true)) as tf.Tensor2D; // (n, I) = (W_down · dyᵀ)ᵀ
-  const du = tf.mul(dh, a); // (n, I)
-  const dg = tf.mul(tf.mul(dh, up), tf.mul(s, tf.add(1, tf.mul(gate, tf.sub(1, s))))); // (n, I)
+  const { h, dGate: dg, dUp: du } = swiGluBackward(gate, up, dh); // (n, I) each
+  const dWDown = tf.matMul(h, dy, true, false) as tf.Tensor2D; // (I, D)
   const xT = tf.transpose(x); // (D, n)
   const dWGate = tf.matMul(xT, dg) as tf.Tensor2D; // (D, I)
   const dWUp = tf.matMul(xT, du) as tf.Tensor2D; // (D, I)

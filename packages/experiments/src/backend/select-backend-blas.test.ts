@@ -89,7 +89,7 @@ describe('selectBackend: blas', () => {
     expect(b.patches).toContain('BatchMatMul');
     expect(b.notice).toBeUndefined();
     expect(warnings).toEqual([b.webgpuNotice]);
-    expect(b.description).toMatch(/^blas \(OpenBLAS GEMM, 2 threads, 4 fused training kernels, wasm SIMD, 1 thread, \d+ kernel patches\) — auto; webgpu: no GPU adapter; tensorflow-gpu, tensorflow: libtensorflow not installed$/);
+    expect(b.description).toMatch(/^blas \(OpenBLAS GEMM, 2 threads, 10 fused training kernels, wasm SIMD, 1 thread, \d+ kernel patches\) — auto; webgpu: no GPU adapter; tensorflow-gpu, tensorflow: libtensorflow not installed$/);
     const env = describeEnvironment(b, 7);
     expect(env).toMatchObject({ backend: 'blas', threads: 2, wasmThreads: 1, seed: 7 });
     expect(env.blasLibrary).toMatch(/^OpenBLAS /);

@@ -6,7 +6,7 @@
  * backend passes a numeric self-check against `cpu` (backend-self-check.ts), native TensorFlow
  * with CUDA (`@tensorflow/tfjs-node-gpu`), native TensorFlow on the CPU (`@tensorflow/tfjs-node`), then
  * `blas` — WebAssembly with the kernel patches of @moepp/backends, OpenBLAS GEMM kernels over it
- * and the addon's fused training kernels (AdamW, clip norm, cross-entropy) — when the addon loads, then plain WebAssembly (`wasm`), then plain JS (`cpu`).
+ * and the addon's fused training kernels (AdamW, clip norm, cross-entropy, RMSNorm, SwiGLU, causal attention) — when the addon loads, then plain WebAssembly (`wasm`), then plain JS (`cpu`).
  * The native TensorFlow packages are optional dependencies whose install script downloads
  * libtensorflow; on a closed network that download fails, the package stays without its native
  * addon, and loading it throws — which is caught here and reported, never fatal in `auto`. The
