@@ -58,8 +58,10 @@ describe.each(TEST_BACKENDS)('causal attention on %s', (backend) => {
   const x = randomMatrix(rng, batch * seqLen, d, 1.5);
   const weights = { wQ: randomMatrix(rng, d, d, 0.8), wK: randomMatrix(rng, d, d, 0.8), wV: randomMatrix(rng, d, d, 0.8), wO: randomMatrix(rng, d, d, 0.8) };
 
+  let setups = 0; // variable names must be unique per process
   function setup() {
-    const params = Object.fromEntries(Object.entries(weights).map(([k, m]) => [k, tf.variable(tf.tensor2d(m), true, `attention-${backend}-${k}-${Math.random()}`)])) as unknown as AttentionParams;
+    setups++;
+    const params = Object.fromEntries(Object.entries(weights).map(([k, m]) => [k, tf.variable(tf.tensor2d(m), true, `attention-${backend}-${k}-${setups}`)])) as unknown as AttentionParams;
     const rope = ropeTables(seqLen, d / heads, theta);
     const shape = { batch, seqLen, nHeads: heads, rope, causalMask: causalMask(seqLen) };
     const dispose = () => tf.dispose([...Object.values(params), rope.cos, rope.sin, rope.rotateHalf, shape.causalMask]);

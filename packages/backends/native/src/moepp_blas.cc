@@ -316,16 +316,23 @@ bool ReadAttentionShape(const Napi::CallbackInfo& info, int at, moepp::Attention
   return static_cast<uint64_t>(s->heads) * s->headDim <= 2147483647ull;
 }
 
+// Null when the arrays at `tokens` hold B·T·H·hd float32 values, those at `tables` T·hd (cos, sin)
+// and the one at `probs` B·H·T²; otherwise what is wrong.
+const char* AttentionSizesWrong(const Napi::CallbackInfo& info, const moepp::AttentionShape& s, std::initializer_list<int> tokens,
+                                std::initializer_list<int> tables, int probs) {
+  const uint64_t t = static_cast<uint64_t>(s.seqLen);
+  if (!Float32Of(info, tokens, static_cast<uint64_t>(s.batch) * t * s.heads * s.headDim)) return "every (B·T, D) array must hold batch · seqLen · heads · headDim float32 values";
+  if (!Float32Of(info, tables, t * s.headDim)) return "cos and sin must hold seqLen · headDim float32 values";
+  if (!Float32Of(info, {probs}, static_cast<uint64_t>(s.batch) * s.heads * t * t)) return "probs must hold batch · heads · seqLen² float32 values";
+  return nullptr;
+}
+
 // causalAttention(q, k, v, cos, sin, batch, seqLen, heads, headDim, out, probs, qRot, kRot)
 Napi::Value CausalAttention(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   moepp::AttentionShape s;
   if (info.Length() != 13 || !ReadAttentionShape(info, 5, &s)) return Fail(env, "causalAttention takes (q, k, v, cos, sin, batch, seqLen, heads, headDim ≥ 2 and even, out, probs, qRot, kRot)");
-  const uint64_t tokens = static_cast<uint64_t>(s.batch) * s.seqLen * s.heads * s.headDim;
-  const uint64_t table = static_cast<uint64_t>(s.seqLen) * s.headDim, probs = static_cast<uint64_t>(s.batch) * s.heads * s.seqLen * s.seqLen;
-  if (!Float32Of(info, {0, 1, 2, 9, 11, 12}, tokens)) return Fail(env, "causalAttention: q, k, v, out, qRot and kRot must hold batch · seqLen · heads · headDim float32 values");
-  if (!Float32Of(info, {3, 4}, table)) return Fail(env, "causalAttention: cos and sin must hold seqLen · headDim float32 values");
-  if (!Float32Of(info, {10}, probs)) return Fail(env, "causalAttention: probs must hold batch · heads · seqLen² float32 values");
+  if (const char* why = AttentionSizesWrong(info, s, {0, 1, 2, 9, 11, 12}, {3, 4}, 10)) return Fail(env, std::string("causalAttention: ") + why);
   moepp::CausalAttention(F32(info, 0), F32(info, 1), F32(info, 2), F32(info, 3), F32(info, 4), s, F32(info, 9), F32(info, 10), F32(info, 11), F32(info, 12));
   return env.Undefined();
 }
@@ -335,11 +342,7 @@ Napi::Value CausalAttentionGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   moepp::AttentionShape s;
   if (info.Length() != 14 || !ReadAttentionShape(info, 7, &s)) return Fail(env, "causalAttentionGrad takes (qRot, kRot, v, probs, dOut, cos, sin, batch, seqLen, heads, headDim ≥ 2 and even, dq, dk, dv)");
-  const uint64_t tokens = static_cast<uint64_t>(s.batch) * s.seqLen * s.heads * s.headDim;
-  const uint64_t table = static_cast<uint64_t>(s.seqLen) * s.headDim, probs = static_cast<uint64_t>(s.batch) * s.heads * s.seqLen * s.seqLen;
-  if (!Float32Of(info, {0, 1, 2, 4, 11, 12, 13}, tokens)) return Fail(env, "causalAttentionGrad: qRot, kRot, v, dOut, dq, dk and dv must hold batch · seqLen · heads · headDim float32 values");
-  if (!Float32Of(info, {5, 6}, table)) return Fail(env, "causalAttentionGrad: cos and sin must hold seqLen · headDim float32 values");
-  if (!Float32Of(info, {3}, probs)) return Fail(env, "causalAttentionGrad: probs must hold batch · heads · seqLen² float32 values");
+  if (const char* why = AttentionSizesWrong(info, s, {0, 1, 2, 4, 11, 12, 13}, {5, 6}, 3)) return Fail(env, std::string("causalAttentionGrad: ") + why);
   moepp::CausalAttentionGrad(F32(info, 0), F32(info, 1), F32(info, 2), F32(info, 3), F32(info, 4), F32(info, 5), F32(info, 6), s, F32(info, 11), F32(info, 12), F32(info, 13));
   return env.Undefined();
 }

@@ -49,23 +49,6 @@ MOEPP_AVX2 void ScaledExpAvx2(const float* row, int64_t cols, float shift, float
   for (int64_t j = 0; j < cols; j++) out[j] = scale * expf(row[j] - shift);
 }
 
-inline float ExpShiftedInto(const float* x, int64_t n, float shift, float* out) {
-  float s = 0;
-  for (int64_t j = 0; j < n; j++) {
-    out[j] = expf(x[j] - shift);
-    s += out[j];
-  }
-  return s;
-}
-MOEPP_AVX2 float ExpShiftedIntoAvx2(const float* x, int64_t n, float shift, float* out) {
-  float s = 0;
-  for (int64_t j = 0; j < n; j++) {
-    out[j] = expf(x[j] - shift);
-    s += out[j];
-  }
-  return s;
-}
-
 // From e = exp(−|x|) ∈ (0, 1], which never overflows: under -ffast-math an overflowing expf is
 // not guaranteed to give inf, and 1 / (1 + exp(−x)) came out NaN at x = −100.
 inline float StableSigmoid(float x) {
@@ -83,7 +66,11 @@ MOEPP_AVX2 void SigmoidIntoAvx2(const float* x, int64_t n, float* out) {
 }  // namespace
 
 float ExpShifted(const float* x, int64_t n, float shift, float* out) {
-  return HasAvx2() ? ExpShiftedIntoAvx2(x, n, shift, out) : ExpShiftedInto(x, n, shift, out);
+  if (HasAvx2()) ScaledExpAvx2(x, n, shift, 1.0f, out);
+  else ScaledExp(x, n, shift, 1.0f, out);
+  float s = 0;
+  for (int64_t j = 0; j < n; j++) s += out[j];
+  return s;
 }
 
 void Sigmoid(const float* x, int64_t n, float* out) {
