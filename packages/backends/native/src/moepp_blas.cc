@@ -9,6 +9,7 @@
 #include <cblas.h>
 
 #include "layer_math.h"
+#include "packed_gemm.h"
 #include "row_ops.h"
 #include "training_math.h"
 
@@ -347,6 +348,42 @@ Napi::Value CausalAttentionGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// packedGemmSupported(): whether this CPU runs the packed-weight kernel (packed_gemm.h).
+Napi::Value PackedGemmSupported(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), moepp::PackedGemmSupported());
+}
+
+// packWeight(b, k, n, packed): packed = the panels of b (k, n); packed holds PackedSize(k, n) floats.
+Napi::Value PackWeight(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t k, n;
+  if (info.Length() != 4 || !IsFloat32Array(info[0]) || !ReadDim(info[1], &k) || !ReadDim(info[2], &n) || !IsFloat32Array(info[3])) return Fail(env, "packWeight takes (b: Float32Array, k, n, packed: Float32Array)");
+  if (!moepp::PackedGemmSupported()) return Fail(env, "packWeight: this CPU lacks AVX2/FMA");
+  auto b = info[0].As<Napi::Float32Array>();
+  auto packed = info[3].As<Napi::Float32Array>();
+  if (b.ElementLength() != static_cast<size_t>(k * n)) return Fail(env, "packWeight: b must hold k · n values");
+  if (packed.ElementLength() != static_cast<size_t>(moepp::PackedSize(k, n))) return Fail(env, "packWeight: packed must hold k · (n rounded up to 16) values");
+  moepp::PackB(b.Data(), k, n, packed.Data());
+  return env.Undefined();
+}
+
+// gemmPacked(a, packed, m, n, k, c): c (m, n) = a (m, k) · B, B as packWeight left it; c is
+// overwritten. One thread.
+Napi::Value GemmPacked(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t m, n, k;
+  if (info.Length() != 6 || !IsFloat32Array(info[0]) || !IsFloat32Array(info[1]) || !ReadDim(info[2], &m) || !ReadDim(info[3], &n) || !ReadDim(info[4], &k) || !IsFloat32Array(info[5])) return Fail(env, "gemmPacked takes (a: Float32Array, packed: Float32Array, m, n, k, c: Float32Array)");
+  if (!moepp::PackedGemmSupported()) return Fail(env, "gemmPacked: this CPU lacks AVX2/FMA");
+  auto a = info[0].As<Napi::Float32Array>();
+  auto packed = info[1].As<Napi::Float32Array>();
+  auto c = info[5].As<Napi::Float32Array>();
+  if (a.ElementLength() != static_cast<size_t>(m * k)) return Fail(env, "gemmPacked: a must hold m · k values");
+  if (packed.ElementLength() != static_cast<size_t>(moepp::PackedSize(k, n))) return Fail(env, "gemmPacked: packed does not hold a (k, n) weight");
+  if (c.ElementLength() != static_cast<size_t>(m * n)) return Fail(env, "gemmPacked: c must hold m · n values");
+  moepp::GemmPacked(a.Data(), packed.Data(), m, n, k, c.Data());
+  return env.Undefined();
+}
+
 // setNumThreads(n): OpenBLAS's thread count for every later call; returns the count it reports.
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -388,6 +425,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scatterAddWeighted", Napi::Function::New(env, ScatterAddWeighted, "scatterAddWeighted"));
   exports.Set("gatherWeighted", Napi::Function::New(env, GatherWeighted, "gatherWeighted"));
   exports.Set("scatterAddWithDot", Napi::Function::New(env, ScatterAddWithDot, "scatterAddWithDot"));
+  exports.Set("packedGemmSupported", Napi::Function::New(env, PackedGemmSupported, "packedGemmSupported"));
+  exports.Set("packWeight", Napi::Function::New(env, PackWeight, "packWeight"));
+  exports.Set("gemmPacked", Napi::Function::New(env, GemmPacked, "gemmPacked"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

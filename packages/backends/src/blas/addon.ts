@@ -49,6 +49,12 @@ export interface BlasAddon {
   scatterAddWeighted: RowOps['scatterAddWeighted'];
   gatherWeighted: RowOps['gatherWeighted'];
   scatterAddWithDot: RowOps['scatterAddWithDot'];
+  /** Whether this CPU runs the packed-weight kernel (AVX2 and FMA). */
+  packedGemmSupported(): boolean;
+  /** packed (packedSize(k, n) floats) = b (k, n) in the packed kernel's panel layout (native/src/packed_gemm.h). */
+  packWeight(b: Float32Array, k: number, n: number, packed: Float32Array): void;
+  /** c (m, n) = a (m, k) · B, B as `packWeight` left it; one thread; c is overwritten. */
+  gemmPacked(a: Float32Array, packed: Float32Array, m: number, n: number, k: number, c: Float32Array): void;
   /** Sets OpenBLAS's thread count; returns the count OpenBLAS then reports. */
   setNumThreads(threads: number): number;
   getNumThreads(): number;

@@ -11,6 +11,7 @@ import { heapView } from '../heap-io.ts';
 import { TRAINING_KERNELS } from '../training-kernels.ts';
 import type { KernelArgs, KernelFunc, TensorInfo } from '../wasm/kernels/kernel-utils.ts';
 import type { BlasAddon } from './addon.ts';
+import { packedWeightOf } from './packed-weights.ts';
 
 const f32 = (backend: BackendWasm, t: TensorInfo) => heapView(backend, t) as Float32Array;
 const i32 = (backend: BackendWasm, t: TensorInfo) => heapView(backend, t) as Int32Array;
@@ -71,6 +72,8 @@ export function blasTrainingKernels(addon: BlasAddon): Record<string, KernelFunc
         expectDtype(TRAINING_KERNELS.adamW, name, t, 'float32');
         if (!tf.util.arraysEqual(t.shape, param.shape)) throw new Error(`${TRAINING_KERNELS.adamW}: ${name} has shape [${t.shape}], the parameter [${param.shape}]`);
       }
+      // A packed copy of the parameter would silently go stale.
+      if (packedWeightOf(param.dataId)) throw new Error(`${TRAINING_KERNELS.adamW}: the parameter is packed for forward-only products (packWeights); dispose the packs before an optimizer step`);
       // In place where nothing else holds the memory (the optimizer's moments always; a parameter
       // unless some tensor shares it): no one can see the old values change, and a step does
       // not allocate and free 3 × the model's size on the heap. Otherwise into new memory.

@@ -12,6 +12,8 @@ export const blas = loadBlasAddon();
 
 /** sgemmBatch calls made through the kernels registered by {@link initBlasForTests}. */
 export const gemmCalls = { count: 0 };
+/** gemmPacked calls (products on packed weights) made through them. */
+export const packedCalls = { count: 0 };
 
 /** The addon with its GEMM calls counted. */
 export function countingAddon(addon: BlasAddon): BlasAddon {
@@ -20,6 +22,10 @@ export function countingAddon(addon: BlasAddon): BlasAddon {
     sgemmBatch: (...args) => {
       gemmCalls.count++;
       return addon.sgemmBatch(...args);
+    },
+    gemmPacked: (...args) => {
+      packedCalls.count++;
+      return addon.gemmPacked(...args);
     },
   };
 }

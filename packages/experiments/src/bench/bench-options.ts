@@ -81,6 +81,11 @@ export interface BenchOptions {
   python: string;
   /** Per-op profile of one training step (profile.csv). */
   profile: boolean;
+  /**
+   * Forward-only measures (expert_forward, layer_forward) on weights packed once, as inference
+   * would run them, where the backend packs weights (`blas`, one OpenBLAS thread).
+   */
+  packedWeights: boolean;
   outDir: string;
   seed: number;
 }
@@ -105,6 +110,7 @@ export interface RawBenchArgs {
   peerThreads?: string;
   python?: string;
   profile?: boolean;
+  packedWeights?: boolean;
   out?: string;
   seed?: string;
 }
@@ -240,6 +246,7 @@ export function resolveBenchOptions(raw: RawBenchArgs): BenchOptions {
     peerThreads: integer(raw.peerThreads, 'peer-threads', 1, 2),
     python: raw.python ?? '/usr/bin/python3',
     profile: raw.profile ?? preset !== 'quick',
+    packedWeights: raw.packedWeights ?? true,
     outDir: raw.out ?? 'results/bench',
     seed: integer(raw.seed, 'seed', 0, 1),
   };

@@ -5,6 +5,8 @@
  * when it runs, and the op profile of the forward+backward where asked.
  */
 import { expertKind, isFfnLike } from '@moepp/core';
+import { packWeights, type PackedWeights } from '@moepp/backends';
+import type * as tf from '@tensorflow/tfjs-core';
 import { performance } from 'node:perf_hooks';
 import type { Measure, Routing } from './bench-options.ts';
 import type { LayerGroup } from './bench-plan.ts';
@@ -34,7 +36,13 @@ export async function measureLayerGroup(ctx: BenchContext, pair: LayerPair, g: L
     const groupStart = performance.now();
     const calls: TimedCall[] = cases.map((cs) => ({ key: cs.key, run: layerCall(measure, pair[cs.impl], cs.c) }));
     if (mi === 0) for (const [key, chain] of chains) calls.push({ key: `matmul:${key}`, run: () => chain.run() });
-    const times = runInterleaved(calls, { ...timing, onRound: progress(measure) });
+    const packed = packForMeasure(ctx, measure, [...pair.moe.variables, ...pair.moepp.variables, ...(mi === 0 ? [...chains.values()].flatMap((c) => c.weights) : [])]);
+    let times: ReturnType<typeof runInterleaved>;
+    try {
+      times = runInterleaved(calls, { ...timing, onRound: progress(measure) });
+    } finally {
+      packed?.dispose();
+    }
     endProgress();
     const measured = new Map<string, ReturnType<typeof summarizeTimes>>();
     for (const cs of cases) measured.set(cs.key, summarizeTimes(times.get(cs.key)!));
@@ -134,6 +142,26 @@ function shapeColumns(pair: LayerPair, cs: CaseSpec, measure: Measure, routing: 
     experts: kinds.length, ffn_experts: ffnExperts, zc_experts: kinds.length - ffnExperts,
     tau: cs.tau, tokens, ffn_slots: cs.c.ffnSlots,
   };
+}
+
+/**
+ * Forward-only measures run on weights packed once, as inference runs them (the plain matmul chain
+ * too, so that its rate stays the layer's reference); forward+backward does not, since training
+ * changes its weights every step. Says once per run, in the notes, what was packed or why not.
+ */
+export function packForMeasure(ctx: Pick<BenchContext, 'options' | 'backend' | 'notes' | 'log'>, measure: Measure, weights: tf.Tensor[]): PackedWeights | null {
+  if (measure === 'layer_forward_backward' || measure === 'train_step' || !ctx.options.packedWeights) return null;
+  const packed = packWeights(weights);
+  // Plain wasm needs no note: XNNPACK caches its packed weights across calls by itself.
+  if (packed.reason !== null && ctx.backend.backend !== 'blas') return packed;
+  const note = packed.reason === null
+    ? 'Forward-only measures (expert_forward, layer_forward) ran on weights packed once, as inference runs them (packWeights; `--no-packed-weights` times OpenBLAS packing them on every call).'
+    : `Forward-only measures ran without packed weights: ${packed.reason}.`;
+  if (!ctx.notes.includes(note)) {
+    ctx.notes.push(note);
+    ctx.log(note);
+  }
+  return packed;
 }
 
 function caseFlops(pair: LayerPair, measure: LayerMeasure, cs: CaseSpec): { total: number; ffn: number } {

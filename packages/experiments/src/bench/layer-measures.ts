@@ -1,13 +1,15 @@
 /**
- * The three layer-level measures, each a closure that does one call and reads its result back to
- * the host before returning (so the clock around it sees finished work):
+ * The three layer-level measures, each a closure that does one call and reads one value of its
+ * result before returning (so the clock around it sees finished work):
  *   expert_forward          dispatch, FFN and ZC experts, combine (router excluded) — paper §7
  *   layer_forward           router + the above
  *   layer_forward_backward  the layer's forward and the gradient of ⟨y, dy⟩ w.r.t. every
  *                           parameter and x
- * The backends used here (wasm, cpu, tensorflow) execute kernels eagerly and synchronously, so
- * reading dx and dW_r back marks the whole backward as done; parameter gradients stay on the
- * backend, as a training step keeps them.
+ * wasm, blas, cpu and tensorflow execute kernels eagerly and synchronously; on webgpu reading a
+ * value of dx and of dW_r waits for the whole backward. Parameter gradients stay on the backend, as
+ * a training step keeps them. Only one value is read: copying a whole (N, D) output to the host
+ * costs a fresh allocation per call (BENCHMARKS.md, "Packed weights"), which the PyTorch peer,
+ * whose tensors are host memory, never pays.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { trainingContext } from '@moepp/core';
@@ -36,23 +38,30 @@ export function layerCall(measure: LayerMeasure, layer: BenchLayer, c: RoutingCa
   if (measure === 'expert_forward') {
     return () => {
       const y = tf.tidy(() => layer.layer.combine(c.x as tf.Tensor2D, c.routing));
-      y.dataSync();
+      readOneValue(y);
       y.dispose();
     };
   }
   if (measure === 'layer_forward') {
     return () => {
       const y = tf.tidy(() => layer.layer.forward(c.x as tf.Tensor2D, c.previousLogits, context()).output);
-      y.dataSync();
+      readOneValue(y);
       y.dispose();
     };
   }
   return () => {
     const { dx, dWr, rest } = forwardBackward(layer, c);
-    dx.dataSync();
-    dWr.dataSync();
+    readOneValue(dx);
+    readOneValue(dWr);
     tf.dispose([dx, dWr, ...rest]);
   };
+}
+
+/** Reads t's first value to the host: it exists only once every kernel t depends on has run. */
+export function readOneValue(t: tf.Tensor): void {
+  const first = tf.tidy(() => tf.slice(tf.reshape(t, [-1]), 0, 1));
+  first.dataSync();
+  first.dispose();
 }
 
 function forwardBackward(layer: BenchLayer, c: RoutingCase): { dx: tf.Tensor; dWr: tf.Tensor; rest: tf.Tensor[]; grads: Record<string, tf.Tensor> } {

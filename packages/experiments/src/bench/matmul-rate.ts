@@ -9,11 +9,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { performance } from 'node:perf_hooks';
 import { quantile } from './statistics.ts';
 import { uniformArray } from './layer-fixture.ts';
+import { readOneValue } from './layer-measures.ts';
 
 export interface MatmulChain {
-  /** One chain of three products, result read back. */
+  /** One chain of three products, one value of its result read (as the layer measures do). */
   run(): void;
   flops: number;
+  /** The chain's two weights (to pack where the layer's weights are packed). */
+  weights: tf.Tensor[];
   dispose(): void;
 }
 
@@ -30,10 +33,11 @@ export function matmulChain(rows: number, dModel: number, dFfn: number): MatmulC
   return {
     run() {
       const outs = [tf.matMul(x, wIn), tf.matMul(x, wIn), tf.matMul(h, wOut)];
-      outs[2].dataSync();
+      readOneValue(outs[2]);
       tf.dispose(outs);
     },
     flops: 6 * m * dModel * dFfn,
+    weights: [wIn, wOut],
     dispose: () => tf.dispose([x, h, wIn, wOut]),
   };
 }

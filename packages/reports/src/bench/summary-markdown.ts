@@ -88,7 +88,7 @@ export function benchSummaryMarkdown(input: BenchSummaryInput): string {
   out.push(`- started ${env.startedAt}, took ${(input.seconds / 60).toFixed(1)} min`);
   for (const n of input.notes) out.push(`- ${n}`);
   out.push('');
-  out.push('Times are medians [p20–p80] in ms over interleaved repetitions (MoE, MoE++ τ…, MoE, …), warm-up excluded, results read back to the host. ' +
+  out.push('Times are medians [p20–p80] in ms over interleaved repetitions (MoE, MoE++ τ…, MoE, …), warm-up excluded, each call ending with one value of its result read to the host. ' +
     '`increase` = t_MoE / t_MoE++ − 1; `theoretical` = FLOPs_MoE / FLOPs_MoE++ − 1 from the FFN slots actually routed; `delivered` = increase / theoretical; `paper` = Table 3 at the same FFN expert count and τ.');
 
   out.push('', '## Targets', '');

@@ -1,0 +1,71 @@
+/**
+ * The bench's forward-only measures on packed weights (layer-group-run's packForMeasure): on
+ * `blas` with one OpenBLAS thread the expert forward of a real layer pair gives the output it
+ * gives without packs, through the packed kernel, and the run's notes say so once; the
+ * forward+backward and `--no-packed-weights` pack nothing. Skipped where the addon is not built.
+ */
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import seedrandom from 'seedrandom';
+import { loadBlasAddon } from '@moepp/backends';
+import { selectBackend } from '../backend/select-backend.ts';
+import { sampleBalancedTopK } from './balanced-routing.ts';
+import { resolveBenchOptions, TOP_K } from './bench-options.ts';
+import { buildLayerPair, buildRoutingCase } from './layer-fixture.ts';
+import { packForMeasure } from './layer-group-run.ts';
+
+const blas = loadBlasAddon();
+
+describe.skipIf(!blas.ok)('forward measures on packed weights (blas)', () => {
+  it('give the unpacked output through the packed kernel, noted once; backward and --no-packed-weights pack nothing', async () => {
+    await selectBackend({ requested: 'blas', threads: 1, env: {} });
+    const addon = (blas as { addon: { gemmPacked: (...a: unknown[]) => void } }).addon;
+    const pair = buildLayerPair('small', 8, 3);
+    const c = buildRoutingCase(pair.moepp, pair.dModel, sampleBalancedTopK(pair.moepp.kinds, 96, TOP_K, 0.5, seedrandom.alea('p')), 96, 3);
+    const forward = () => {
+      const y = tf.tidy(() => pair.moepp.layer.combine(c.x as tf.Tensor2D, c.routing));
+      const out = Float32Array.from(y.dataSync() as Float32Array);
+      y.dispose();
+      return out;
+    };
+    const plain = forward();
+    const ctx = { options: resolveBenchOptions({}), backend: { backend: 'blas', threads: 1, executor: 'host' as const, patches: [] }, notes: [] as string[], log: () => {} };
+    expect(ctx.options.packedWeights).toBe(true);
+    const weights = [...pair.moe.variables, ...pair.moepp.variables];
+
+    let packedCalls = 0;
+    const gemmPacked = addon.gemmPacked;
+    addon.gemmPacked = (...a: unknown[]) => {
+      packedCalls++;
+      gemmPacked(...a);
+    };
+    try {
+      const packed = packForMeasure(ctx, 'expert_forward', weights)!;
+      // 8 shared FFN experts' three matrices, W_r of both routers, MoE++'s W_g and its 2 constant experts' W_c.
+      expect(packed.count).toBe(3 * 8 + 2 + 1 + 2);
+      const withPacks = forward();
+      expect(packedCalls).toBe(3 * 8);
+      let err = 0;
+      let scale = 0;
+      for (let i = 0; i < plain.length; i++) {
+        err = Math.max(err, Math.abs(plain[i] - withPacks[i]));
+        scale = Math.max(scale, Math.abs(plain[i]));
+      }
+      expect(err / scale).toBeLessThan(1e-5);
+      packForMeasure(ctx, 'layer_forward', weights)!.dispose();
+      packed.dispose();
+      expect(ctx.notes).toHaveLength(1);
+      expect(ctx.notes[0]).toMatch(/ran on weights packed once/);
+
+      expect(packForMeasure(ctx, 'layer_forward_backward', weights)).toBeNull();
+      expect(packForMeasure({ ...ctx, options: resolveBenchOptions({ packedWeights: false }) }, 'expert_forward', weights)).toBeNull();
+      const calls = packedCalls;
+      forward();
+      expect(packedCalls).toBe(calls);
+    } finally {
+      addon.gemmPacked = gemmPacked;
+      c.dispose();
+      pair.dispose();
+    }
+  });
+});
