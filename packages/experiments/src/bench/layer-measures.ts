@@ -8,7 +8,7 @@
  * wasm, blas, cpu and tensorflow execute kernels eagerly and synchronously; on webgpu reading a
  * value of dx and of dW_r waits for the whole backward. Parameter gradients stay on the backend, as
  * a training step keeps them. Only one value is read: copying a whole (N, D) output to the host
- * costs a fresh allocation per call (BENCHMARKS.md, "Packed weights"), which the PyTorch peer,
+ * costs a fresh allocation per call (BENCHMARKS.md, "Fourth pass"), which the PyTorch peer,
  * whose tensors are host memory, never pays.
  */
 import * as tf from '@tensorflow/tfjs-core';
