@@ -1,12 +1,13 @@
 /**
  * The host executor's row moves (row-ops.ts): the JS loops against a float64 reference written
  * out here, and the addon's native loops against the JS ones bit for bit; a slot whose token or
- * weight lies outside its array is a RangeError from the addon, never a write outside it.
+ * weight lies outside its array is a RangeError from the addon, never a write outside it. The
+ * token-wise experts' row loops the same way, at every length remainder of laneDot's eight lanes.
  */
 import { describe, expect, it } from 'vitest';
 import { values } from './testing/compare-backends.ts';
 import { blas, describeBlas } from './testing/blas-setup.ts';
-import { jsRowOps, type RowOps } from './row-ops.ts';
+import { jsRowOps, laneDot, type RowOps } from './row-ops.ts';
 
 const d = 13;
 const tokens = 40;
@@ -30,7 +31,42 @@ function runAll(ops: RowOps) {
   return { out, dst, dx, dW };
 }
 
+/** The token-wise row loops on `rows` rows of `width` values, some rows masked (weight 0). */
+function runTokenwise(ops: RowOps, rows: number, width: number) {
+  const x = values(rows * width, 7);
+  const v = values(width, 8);
+  const mask = values(rows, 9).map((m, n) => (n % 3 === 1 ? 0 : m));
+  const dots = new Float64Array(rows).fill(Number.NaN);
+  ops.rowDots(x, v, mask, width, dots);
+  const c = Float64Array.from(dots, (l, n) => (n % 4 === 2 ? 0 : l / 3));
+  const out = values(rows * width, 10);
+  ops.addScaledVector(out, c, v, width);
+  ops.addScaledRows(out, c, x, width);
+  return { x, v, mask, dots, c, out };
+}
+
 describe('row moves in JS', () => {
+  it('token-wise loops equal the float64 reference, at every remainder of the eight lanes', () => {
+    for (const width of [1, 7, 8, 9, 15, 16, 23, 768]) {
+      const got = runTokenwise(jsRowOps, 11, width);
+      const out = Array.from(values(11 * width, 10));
+      for (let n = 0; n < 11; n++) {
+        let dot = 0;
+        let scale = 0;
+        for (let j = 0; j < width; j++) {
+          dot += got.x[n * width + j] * got.v[j];
+          scale += Math.abs(got.x[n * width + j] * got.v[j]);
+        }
+        if (got.mask[n] === 0) expect(got.dots[n]).toBe(0);
+        else expect(Math.abs(got.dots[n] - dot), `width ${width} row ${n}`).toBeLessThanOrEqual(1e-14 * scale);
+        if (got.mask[n] !== 0) expect(laneDot(got.x, n * width, got.v, width)).toBe(got.dots[n]);
+        for (let j = 0; j < width; j++) out[n * width + j] += got.c[n] * got.v[j] + got.c[n] * got.x[n * width + j];
+      }
+      const worst = out.reduce((m, r, i) => Math.max(m, Math.abs(got.out[i] - r)), 0);
+      expect(worst, `width ${width}`).toBeLessThan(1e-6);
+    }
+  });
+
   it('equal the float64 reference', () => {
     const got = runAll(jsRowOps);
     const out = Array.from(values(tokens * d, 4));
@@ -61,6 +97,28 @@ describeBlas('row moves in the addon', () => {
     const native = runAll(blas.addon);
     const js = runAll(jsRowOps);
     for (const k of ['out', 'dst', 'dx', 'dW'] as const) expect(Array.from(native[k]), k).toEqual(Array.from(js[k]));
+  });
+
+  it('token-wise loops give the same bits as the JS loops', () => {
+    if (!blas.ok) return;
+    for (const width of [1, 7, 8, 9, 15, 16, 23, 768]) {
+      const native = runTokenwise(blas.addon, 11, width);
+      const js = runTokenwise(jsRowOps, 11, width);
+      for (const k of ['dots', 'out'] as const) expect(Array.from(native[k]), `${k}, width ${width}`).toEqual(Array.from(js[k]));
+    }
+  });
+
+  it('token-wise loops reject arrays of the wrong size in one line', () => {
+    if (!blas.ok) return;
+    const { addon } = blas;
+    const x = new Float32Array(12);
+    expect(() => addon.rowDots(x, new Float32Array(4), new Float32Array(3), 4, new Float64Array(2))).toThrow(/^moepp_blas: rowDots: out must hold one value per mask entry$/);
+    expect(() => addon.rowDots(x, new Float32Array(3), new Float32Array(3), 4, new Float64Array(3))).toThrow(/rowDots: v must hold d values/);
+    expect(() => addon.rowDots(x, new Float32Array(4), new Float32Array(2), 4, new Float64Array(2))).toThrow(/rowDots: x must hold one row of d values per mask entry/);
+    expect(() => addon.addScaledVector(x, new Float64Array(3), new Float32Array(5), 4)).toThrow(/addScaledVector: v must hold d values/);
+    expect(() => addon.addScaledRows(x, new Float64Array(2), x, 4)).toThrow(/addScaledRows: out must hold one row of d values per entry of c/);
+    expect(() => addon.addScaledRows(x, new Float64Array(3), new Float32Array(11), 4)).toThrow(/addScaledRows: x must have out's size/);
+    expect(() => addon.addScaledRows(x, new Float32Array(3) as unknown as Float64Array, x, 4)).toThrow(/addScaledRows takes \(out: Float32Array, c: Float64Array, x: Float32Array, d\)/);
   });
 
   it('reject a slot outside its arrays and arrays of the wrong size, writing nothing', () => {

@@ -29,10 +29,12 @@ import { trainAFewSteps } from './testing/train-a-few-steps.ts';
 /** A zero-computation kind with a learned per-dimension scale: E(x) = s ⊙ x (O(D), token-wise). */
 const scaleHost: TokenwiseExpertHost<{ s: Float32Array; d: number }> = {
   prepare: ([s], d) => ({ s, d }),
-  forwardToken({ s, d }, x, t, w, out) {
-    if (w === 0) return 0;
-    for (let j = 0; j < d; j++) out[t + j] += w * s[j] * x[t + j];
-    return 0; // no a(x)·x part: all of it is b(x) = s ⊙ x
+  forward({ s, d }, x, w, out) {
+    // No a(x)·x part (keep stays): all of it is b(x) = s ⊙ x.
+    for (let n = 0; n < w.length; n++) {
+      if (w[n] === 0) continue;
+      for (let j = 0; j < d; j++) out[n * d + j] += w[n] * s[j] * x[n * d + j];
+    }
   },
   backwardToken({ s, d }, x, g, t, w, _xg, dx, [ds], result) {
     let dot = 0;

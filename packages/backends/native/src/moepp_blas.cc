@@ -29,6 +29,10 @@ bool IsFloat32Array(const Napi::Value& v) {
   return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array;
 }
 
+bool IsFloat64Array(const Napi::Value& v) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+}
+
 bool IsInt32Array(const Napi::Value& v) {
   return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array;
 }
@@ -348,6 +352,42 @@ Napi::Value CausalAttentionGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// rowDots(x, v, mask, d, out): out[n] = ⟨x row n, v⟩ where mask[n] ≠ 0, else 0 (row_ops.h);
+// x holds mask.length rows of d values, v d values, out (Float64Array) one value per row.
+Napi::Value RowDots(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t d;
+  if (info.Length() != 5 || !AllFloat32(info, {0, 1, 2}) || !ReadDim(info[3], &d) || !IsFloat64Array(info[4])) return Fail(env, "rowDots takes (x, v, mask: Float32Array, d, out: Float64Array)");
+  auto x = info[0].As<Napi::Float32Array>(), v = info[1].As<Napi::Float32Array>(), mask = info[2].As<Napi::Float32Array>();
+  auto out = info[4].As<Napi::Float64Array>();
+  const size_t rows = mask.ElementLength();
+  if (v.ElementLength() != static_cast<size_t>(d)) return Fail(env, "rowDots: v must hold d values");
+  if (x.ElementLength() != rows * static_cast<size_t>(d)) return Fail(env, "rowDots: x must hold one row of d values per mask entry");
+  if (out.ElementLength() != rows) return Fail(env, "rowDots: out must hold one value per mask entry");
+  moepp::RowDots(x.Data(), v.Data(), mask.Data(), static_cast<int64_t>(rows), d, out.Data());
+  return env.Undefined();
+}
+
+// addScaledVector(out, c, v, d) and addScaledRows(out, c, x, d): out (c.length rows of d) gains
+// c[n]·v, respectively c[n]·(row n of x), where c[n] ≠ 0.
+Napi::Value AddScaled(const Napi::CallbackInfo& info, bool rowsOfX) {
+  Napi::Env env = info.Env();
+  const char* name = rowsOfX ? "addScaledRows" : "addScaledVector";
+  int64_t d;
+  if (info.Length() != 4 || !IsFloat32Array(info[0]) || !IsFloat64Array(info[1]) || !IsFloat32Array(info[2]) || !ReadDim(info[3], &d)) return Fail(env, std::string(name) + " takes (out: Float32Array, c: Float64Array, " + (rowsOfX ? "x" : "v") + ": Float32Array, d)");
+  auto out = info[0].As<Napi::Float32Array>(), src = info[2].As<Napi::Float32Array>();
+  auto c = info[1].As<Napi::Float64Array>();
+  const size_t rows = c.ElementLength();
+  if (out.ElementLength() != rows * static_cast<size_t>(d)) return Fail(env, std::string(name) + ": out must hold one row of d values per entry of c");
+  if (src.ElementLength() != (rowsOfX ? rows * static_cast<size_t>(d) : static_cast<size_t>(d))) return Fail(env, std::string(name) + (rowsOfX ? ": x must have out's size" : ": v must hold d values"));
+  if (rowsOfX) moepp::AddScaledRows(out.Data(), c.Data(), src.Data(), static_cast<int64_t>(rows), d);
+  else moepp::AddScaledVector(out.Data(), c.Data(), src.Data(), static_cast<int64_t>(rows), d);
+  return env.Undefined();
+}
+
+Napi::Value AddScaledVector(const Napi::CallbackInfo& info) { return AddScaled(info, false); }
+Napi::Value AddScaledRows(const Napi::CallbackInfo& info) { return AddScaled(info, true); }
+
 // packedGemmSupported(): whether this CPU runs the packed-weight kernel (packed_gemm.h).
 Napi::Value PackedGemmSupported(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), moepp::PackedGemmSupported());
@@ -425,6 +465,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scatterAddWeighted", Napi::Function::New(env, ScatterAddWeighted, "scatterAddWeighted"));
   exports.Set("gatherWeighted", Napi::Function::New(env, GatherWeighted, "gatherWeighted"));
   exports.Set("scatterAddWithDot", Napi::Function::New(env, ScatterAddWithDot, "scatterAddWithDot"));
+  exports.Set("rowDots", Napi::Function::New(env, RowDots, "rowDots"));
+  exports.Set("addScaledVector", Napi::Function::New(env, AddScaledVector, "addScaledVector"));
+  exports.Set("addScaledRows", Napi::Function::New(env, AddScaledRows, "addScaledRows"));
   exports.Set("packedGemmSupported", Napi::Function::New(env, PackedGemmSupported, "packedGemmSupported"));
   exports.Set("packWeight", Napi::Function::New(env, PackWeight, "packWeight"));
   exports.Set("gemmPacked", Napi::Function::New(env, GemmPacked, "gemmPacked"));

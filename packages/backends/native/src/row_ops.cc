@@ -37,4 +37,40 @@ void ScatterAddWithDot(float* dx, float* dW, const float* dxe, const float* y, c
   }
 }
 
+void RowDots(const float* x, const float* v, const float* mask, int64_t rows, int64_t d, double* out) {
+  for (int64_t n = 0; n < rows; n++) {
+    if (mask[n] == 0) {
+      out[n] = 0;
+      continue;
+    }
+    const float* xn = x + n * d;
+    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+      for (int k = 0; k < 8; k++) lane[k] += static_cast<double>(xn[j + k]) * static_cast<double>(v[j + k]);
+    }
+    for (int k = 0; j + k < d; k++) lane[k] += static_cast<double>(xn[j + k]) * static_cast<double>(v[j + k]);
+    out[n] = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  }
+}
+
+void AddScaledVector(float* out, const double* c, const float* v, int64_t rows, int64_t d) {
+  for (int64_t n = 0; n < rows; n++) {
+    const double cn = c[n];
+    if (cn == 0) continue;
+    float* o = out + n * d;
+    for (int64_t j = 0; j < d; j++) o[j] = static_cast<float>(static_cast<double>(o[j]) + cn * static_cast<double>(v[j]));
+  }
+}
+
+void AddScaledRows(float* out, const double* c, const float* x, int64_t rows, int64_t d) {
+  for (int64_t n = 0; n < rows; n++) {
+    const double cn = c[n];
+    if (cn == 0) continue;
+    float* o = out + n * d;
+    const float* xn = x + n * d;
+    for (int64_t j = 0; j < d; j++) o[j] = static_cast<float>(static_cast<double>(o[j]) + cn * static_cast<double>(xn[j]));
+  }
+}
+
 }  // namespace moepp

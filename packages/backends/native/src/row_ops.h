@@ -16,4 +16,16 @@ void GatherWeighted(float* dst, const float* g, const float* w, const int32_t* i
 // dx[index[i]·d + j] += dxe[i·d + j] and dW[weightIndex[i]] += Σ_j y[i·d + j] · g[index[i]·d + j].
 void ScatterAddWithDot(float* dx, float* dW, const float* dxe, const float* y, const float* g, const int32_t* index, const int32_t* weightIndex, int64_t count, int64_t d);
 
+// The token-wise experts' combine (E(x) = a(x)·x + b(x), evaluated for all tokens at once):
+// out[n] = Σ_j x[n·d + j] · v[j] for each row n whose mask[n] is not 0, and 0 for the others. The
+// sum runs in eight float64 lanes, lane k over the j with j mod 8 = k, combined as
+// ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)): row-ops.ts's laneDot, so both give the same bits.
+void RowDots(const float* x, const float* v, const float* mask, int64_t rows, int64_t d, double* out);
+
+// out[n·d + j] += c[n] · v[j], for each row n whose c[n] is not 0.
+void AddScaledVector(float* out, const double* c, const float* v, int64_t rows, int64_t d);
+
+// out[n·d + j] += c[n] · x[n·d + j], for each row n whose c[n] is not 0.
+void AddScaledRows(float* out, const double* c, const float* x, int64_t rows, int64_t d);
+
 }  // namespace moepp

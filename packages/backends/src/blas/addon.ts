@@ -49,6 +49,10 @@ export interface BlasAddon {
   scatterAddWeighted: RowOps['scatterAddWeighted'];
   gatherWeighted: RowOps['gatherWeighted'];
   scatterAddWithDot: RowOps['scatterAddWithDot'];
+  /** The token-wise experts' row loops (row-ops.ts states them); throw a RangeError on a size that does not fit. */
+  rowDots: RowOps['rowDots'];
+  addScaledVector: RowOps['addScaledVector'];
+  addScaledRows: RowOps['addScaledRows'];
   /** Whether this CPU runs the packed-weight kernel (AVX2 and FMA). */
   packedGemmSupported(): boolean;
   /** packed (packedSize(k, n) floats) = b (k, n) in the packed kernel's panel layout (native/src/packed_gemm.h). */

@@ -5,8 +5,8 @@
  * Forward: each row-dispatched (FFN-like) expert's rows are gathered on the host straight from x
  * (the wasm `Slice` kernel used to copy its whole input), the expert runs, and its rows are
  * scaled by their routing weights and added into their tokens' (N, D) output rows. Token-wise
- * experts, `E(x) = a(x)·x + b(x)`, are added on the host token by token, only where their weight
- * is non-zero: each adds `w·b(x)`, and `Σ w·a(x)` multiplies x once. One (N, D) tensor holds
+ * experts, `E(x) = a(x)·x + b(x)`, are added on the host expert by expert over all tokens, only
+ * where their weight is non-zero: each adds `w·b(x)`, and `Σ w·a(x)` multiplies x once. One (N, D) tensor holds
  * everything; without a gradient being recorded each expert's activations are freed as soon as
  * its output is combined.
  *
@@ -97,13 +97,13 @@ function combineOnHost(x: tf.Tensor2D, plan: DispatchPlan, routingWeights: tf.Te
       const o = readRows(out);
       const hx = readRows(ins[0]);
       const w = readRows(ins[1]);
-      const states = tokenwiseRuns.map((run) => run.host.prepare(hostParams(ins, run), d));
-      for (let n = 0; n < tokens; n++) {
-        const t = n * d;
-        let keep = 0; // Σ w·a(x)
-        for (let z = 0; z < tokenwiseRuns.length; z++) keep += tokenwiseRuns[z].host.forwardToken(states[z], hx, t, w[n * E + tokenwiseRuns[z].expert], o);
-        if (keep !== 0) for (let j = 0; j < d; j++) o[t + j] += keep * hx[t + j];
+      const keep = new Float64Array(tokens); // (N) Σ w·a(x) over each token's token-wise experts
+      const column = new Float32Array(tokens); // (N) one expert's routing weights
+      for (const run of tokenwiseRuns) {
+        for (let n = 0; n < tokens; n++) column[n] = w[n * E + run.expert];
+        run.host.forward(run.host.prepare(hostParams(ins, run), d), hx, column, o, keep, rowOps);
       }
+      rowOps.addScaledRows(o, keep, hx, d);
     }
     save([...ins, ...kept]);
     return {

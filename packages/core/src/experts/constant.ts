@@ -4,9 +4,11 @@
  *
  * On the host the 2-way softmax is written with one logit gap, `l = x·(W_c[:,0] − W_c[:,1])`,
  * `a1 = sigmoid(l)`, `a2 = sigmoid(−l)`: the expert is `a1·x + a2·v`, of the form `a(x)·x + b(x)`
- * the host executor combines token by token.
+ * the host executor combines. The gaps of all tokens are one pass of row dot products (`laneDot`
+ * order, forward and backward alike).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { laneDot } from '@moepp/backends';
 import type { ExpertDims, ExpertKind, ExpertParams, ReferenceParams, TokenwiseExpertHost } from './expert-kind.ts';
 
 export interface ConstantExpertParams {
@@ -44,17 +46,20 @@ const constantHost: TokenwiseExpertHost<ConstantHostState> = {
     for (let j = 0; j < d; j++) gap[j] = wC[2 * j] - wC[2 * j + 1];
     return { gap, v, d };
   },
-  forwardToken({ gap, v, d }, x, t, w, out) {
-    if (w === 0) return 0;
-    let l = 0;
-    for (let j = 0; j < d; j++) l += x[t + j] * gap[j];
-    const takeConstant = w / (1 + Math.exp(l));
-    for (let j = 0; j < d; j++) out[t + j] += takeConstant * v[j];
-    return w / (1 + Math.exp(-l));
+  forward({ gap, v, d }, x, w, out, keep, ops) {
+    const tokens = w.length;
+    const l = new Float64Array(tokens); // (N) logit gaps, 0 where w is 0
+    ops.rowDots(x, gap, w, d, l);
+    const takeConstant = new Float64Array(tokens); // (N) w·a2
+    for (let n = 0; n < tokens; n++) {
+      if (w[n] === 0) continue;
+      takeConstant[n] = w[n] / (1 + Math.exp(l[n]));
+      keep[n] += w[n] / (1 + Math.exp(-l[n]));
+    }
+    ops.addScaledVector(out, takeConstant, v, d);
   },
   backwardToken({ gap, v, d }, x, g, t, w, xg, dx, [dWc, dv], result) {
-    let l = 0;
-    for (let j = 0; j < d; j++) l += x[t + j] * gap[j];
+    const l = laneDot(x, t, gap, d); // the forward's gap, bit for bit
     const a1 = 1 / (1 + Math.exp(-l));
     const a2 = 1 / (1 + Math.exp(l));
     let vg = 0; // ⟨v, g⟩

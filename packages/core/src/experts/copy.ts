@@ -1,6 +1,6 @@
 /**
  * Copy expert: the token *skips* the layer — its normalised input, unchanged. No parameters;
- * `E(x) = 1·x`, of the form `a(x)·x + b(x)` the host executor combines token by token.
+ * `E(x) = 1·x`, of the form `a(x)·x + b(x)` the host executor combines.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ExpertKind, TokenwiseExpertHost } from './expert-kind.ts';
@@ -12,7 +12,9 @@ export function copyExpertForward(x: tf.Tensor2D): tf.Tensor2D {
 
 const copyHost: TokenwiseExpertHost<null> = {
   prepare: () => null,
-  forwardToken: (_state, _x, _t, w) => w,
+  forward(_state, _x, w, _out, keep) {
+    for (let n = 0; n < w.length; n++) keep[n] += w[n];
+  },
   backwardToken(_state, _x, _g, _t, w, xg, _dx, _grads, result) {
     result.dWeight = xg; // ⟨x, g⟩
     result.coefficient = w;

@@ -10,6 +10,7 @@
  * (`expertKindsFromCounts`), never inferred from an expert's position.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { RowOps } from '@moepp/backends';
 import type { Initializer } from '../parameters.ts';
 
 /**
@@ -57,19 +58,23 @@ export interface RowExpertHost {
 }
 
 /**
- * Host pieces of an O(D) expert evaluated token by token (dispatch `tokenwise`), written for an
+ * Host pieces of an O(D) expert evaluated token-wise (dispatch `tokenwise`), written for an
  * expert of the form `E(x) = a(x)·x + b(x)`: the executor sums `w·a(x)` over a token's experts
  * and applies it once, and each expert adds its own `w·b(x)`.
  *
- * Arrays are host views (see @moepp/backends' heap I/O); `t` is the token's offset `n·D` into
- * the (N·D) arrays. The views are valid only while the executor runs one pass (no allocation
+ * Arrays are host views (see @moepp/backends' heap I/O); `t` is a token's offset `n·D` into the
+ * (N·D) arrays. The views are valid only while the executor runs one pass (no allocation
  * happens in between), so `prepare` copies what it must keep.
  */
 export interface TokenwiseExpertHost<State = unknown> {
   /** Per-pass state from the parameters' host views (in `parameters()` order). */
   prepare(params: Float32Array[], dModel: number): State;
-  /** Adds `w·b(x)` into `out[t … t+D)` and returns `w·a(x)`; `w` is the token's routing weight. */
-  forwardToken(state: State, x: Float32Array, t: number, w: number, out: Float32Array): number;
+  /**
+   * For every token n whose routing weight w[n] is not 0: adds `w[n]·b(x_n)` into row n of out and
+   * `w[n]·a(x_n)` to keep[n]. x and out hold N rows of D, w and keep N values; `ops` are the
+   * row loops to build on (native under `blas`, so the pass is not a JS loop over N·D values).
+   */
+  forward(state: State, x: Float32Array, w: Float32Array, out: Float32Array, keep: Float64Array, ops: RowOps): void;
   /**
    * With `g` the output gradient and `xg = ⟨x, g⟩` (of this token): sets `result.dWeight` to
    * ⟨E(x), g⟩ and `result.coefficient` to `w·a(x)` (the executor adds `coefficient·g` to dx),
