@@ -57,8 +57,11 @@ void Gemm(const float* a, const float* packed, int64_t m, int64_t n, int64_t k, 
       for (int64_t p = 0; p * kNr < n; p++) {
         const float* panel = packed + pc * paddedN + p * kc * kNr;
         const int64_t cols = std::min(kNr, n - p * kNr);
-        for (int64_t ir = ic; ir < ic + mc; ir += kMr) {
-          const int rows = static_cast<int>(std::min(kMr, ic + mc - ir));
+        for (int64_t ir = ic, rows = 0; ir < ic + mc; ir += rows) {
+          // 7–9 rows left run as two calls of 3–5 and 4, not 6 and 1–3: a call of fewer than 4
+          // rows waits on its FMAs' latency as long as a call of 4 does.
+          const int64_t left = ic + mc - ir;
+          rows = left > kMr && left < kMr + 4 ? left - 4 : std::min(kMr, left);
           const float* ab = a + ir * k + pc;
           float* cb = c + ir * n + p * kNr;
           // The first row block pulls the next slice of B into cache while this one is in use (a

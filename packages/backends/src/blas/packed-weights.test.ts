@@ -43,9 +43,9 @@ describeBlas('packed weights', () => {
 
   it('the packed kernel matches a float64 product at every blocking remainder', () => {
     expect(addon().packedGemmSupported()).toBe(true); // this machine kind has AVX2 and FMA
-    // m: 1 row, each remainder of 6, a full block, more rows than one 384-row block; k: one
+    // m: 1 row, each remainder of 6 (7–9 left run as two calls), more rows than one 384-row block; k: one
     // deep, across the 256-deep blocks; n: narrower, equal to and wider than a 16-column panel.
-    for (const [m, k, n] of [[1, 1, 1], [5, 7, 16], [6, 256, 17], [7, 257, 15], [13, 600, 40], [390, 300, 33], [11, 512, 2048]]) {
+    for (const [m, k, n] of [[1, 1, 1], [5, 7, 16], [6, 256, 17], [7, 257, 15], [8, 20, 16], [9, 40, 20], [13, 600, 40], [15, 33, 48], [390, 300, 33], [11, 512, 2048]]) {
       const a = values(m * k, 3);
       const b = values(k * n, 4);
       const packed = new Float32Array(packedSize(k, n));

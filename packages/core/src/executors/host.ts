@@ -6,9 +6,9 @@
  * (the wasm `Slice` kernel used to copy its whole input), the expert runs, and its rows are
  * scaled by their routing weights and added into their tokens' (N, D) output rows. Token-wise
  * experts, `E(x) = a(x)·x + b(x)`, are added on the host expert by expert over all tokens, only
- * where their weight is non-zero: each adds `w·b(x)`, and `Σ w·a(x)` multiplies x once. One (N, D) tensor holds
- * everything; without a gradient being recorded each expert's activations are freed as soon as
- * its output is combined.
+ * where their weight is non-zero: each adds `w·b(x)`, and `Σ w·a(x)` multiplies x once. One
+ * (N, D) tensor holds everything; without a gradient being recorded each expert's activations are
+ * freed as soon as its output is combined.
  *
  * Backward, per row expert, from its saved rows and activations (`RowExpertHost.backward`): the
  * weights' gradients and the rows' dx, with no weight ever transposed, so the cost is O(rows) per
