@@ -46,10 +46,38 @@ __attribute__((target("avx2,fma"))) void MicroKernel(int64_t kc, const float* a,
 using Kernel = void (*)(int64_t, const float*, int64_t, const float*, const float*, float*, int64_t, bool);
 constexpr Kernel kKernels[kMr + 1] = {nullptr, MicroKernel<1>, MicroKernel<2>, MicroKernel<3>, MicroKernel<4>, MicroKernel<5>, MicroKernel<6>};
 
-// c = a · B for m, n, k > 0.
-void Gemm(const float* a, const float* packed, int64_t m, int64_t n, int64_t k, float* c) {
+// n rounded up to whole panels.
+int64_t PaddedColumns(int64_t n) { return (n + kNr - 1) / kNr * kNr; }
+
+}  // namespace
+
+int64_t PackedSize(int64_t k, int64_t n) { return PaddedColumns(n) * k; }
+
+bool PackedGemmSupported() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+void PackB(const float* b, int64_t k, int64_t n, float* packed) {
+  const int64_t paddedN = PaddedColumns(n);
+  for (int64_t pc = 0; pc < k; pc += kKc) {
+    const int64_t kc = std::min(kKc, k - pc);
+    for (int64_t p = 0; p * kNr < n; p++) {
+      const int64_t cols = std::min(kNr, n - p * kNr);
+      float* out = packed + pc * paddedN + p * kc * kNr;
+      for (int64_t row = 0; row < kc; row++) {
+        std::memcpy(out + row * kNr, b + (pc + row) * n + p * kNr, static_cast<size_t>(cols) * sizeof(float));
+        std::memset(out + row * kNr + cols, 0, static_cast<size_t>(kNr - cols) * sizeof(float));
+      }
+    }
+  }
+}
+
+void GemmPacked(const float* a, const float* packed, int64_t m, int64_t n, int64_t k, float* c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    std::memset(c, 0, static_cast<size_t>(m * n) * sizeof(float));
+    return;
+  }
   alignas(32) float edge[kMr * kNr];  // the last panel's tile where n is not a multiple of 16
-  const int64_t paddedN = (n + kNr - 1) / kNr * kNr;
+  const int64_t paddedN = PaddedColumns(n);
   for (int64_t pc = 0; pc < k; pc += kKc) {
     const int64_t kc = std::min(kKc, k - pc);
     for (int64_t ic = 0; ic < m; ic += kMc) {
@@ -78,36 +106,6 @@ void Gemm(const float* a, const float* packed, int64_t m, int64_t n, int64_t k, 
       }
     }
   }
-}
-
-}  // namespace
-
-int64_t PackedSize(int64_t k, int64_t n) { return (n + kNr - 1) / kNr * kNr * k; }
-
-bool PackedGemmSupported() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-
-void PackB(const float* b, int64_t k, int64_t n, float* packed) {
-  const int64_t paddedN = (n + kNr - 1) / kNr * kNr;
-  for (int64_t pc = 0; pc < k; pc += kKc) {
-    const int64_t kc = std::min(kKc, k - pc);
-    for (int64_t p = 0; p * kNr < n; p++) {
-      const int64_t cols = std::min(kNr, n - p * kNr);
-      float* out = packed + pc * paddedN + p * kc * kNr;
-      for (int64_t row = 0; row < kc; row++) {
-        std::memcpy(out + row * kNr, b + (pc + row) * n + p * kNr, static_cast<size_t>(cols) * sizeof(float));
-        std::memset(out + row * kNr + cols, 0, static_cast<size_t>(kNr - cols) * sizeof(float));
-      }
-    }
-  }
-}
-
-void GemmPacked(const float* a, const float* packed, int64_t m, int64_t n, int64_t k, float* c) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    std::memset(c, 0, static_cast<size_t>(m * n) * sizeof(float));
-    return;
-  }
-  Gemm(a, packed, m, n, k, c);
 }
 
 }  // namespace moepp

@@ -19,7 +19,9 @@ export function blasProduct(addon: BlasAddon, a: TensorInfo, b: TensorInfo, tran
   const out = backend.makeOutput([...outBatch, m, n], 'float32');
   // A shared b under an untransposed a: the batch of a is just more rows, one GEMM in all.
   const fold = size(batchShapeB) === 1 && !transposeA;
-  const packed = fold && !transposeB && addon.getNumThreads() === 1 ? packedWeightOf(b.dataId) : undefined;
+  const pack = fold && !transposeB ? packedWeightOf(b.dataId) : undefined;
+  // The same data under another 2-D shape (a reshape) is not the packed weight.
+  const packed = pack && pack.k === k && pack.n === n && addon.getNumThreads() === 1 ? pack : undefined;
   const entries = fold ? 1 : batch;
   const aOffsets = new Int32Array(entries);
   const bOffsets = new Int32Array(entries);
@@ -33,7 +35,7 @@ export function blasProduct(addon: BlasAddon, a: TensorInfo, b: TensorInfo, tran
   const aView = heapView(backend, a) as Float32Array;
   const bView = heapView(backend, b) as Float32Array;
   const cView = heapView(backend, out) as Float32Array;
-  if (packed && packed.k === k && packed.n === n) {
+  if (packed) {
     addon.gemmPacked(aView, packed.panels, batch * m, n, k, cView);
     return out;
   }

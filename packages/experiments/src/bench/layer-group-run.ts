@@ -144,13 +144,15 @@ function shapeColumns(pair: LayerPair, cs: CaseSpec, measure: Measure, routing: 
   };
 }
 
+const FORWARD_ONLY: readonly Measure[] = ['expert_forward', 'layer_forward'];
+
 /**
  * Forward-only measures run on weights packed once, as inference runs them (the plain matmul chain
  * too, so that its rate stays the layer's reference); forward+backward does not, since training
  * changes its weights every step. Says once per run, in the notes, what was packed or why not.
  */
 export function packForMeasure(ctx: Pick<BenchContext, 'options' | 'backend' | 'notes' | 'log'>, measure: Measure, weights: tf.Tensor[]): PackedWeights | null {
-  if (measure === 'layer_forward_backward' || measure === 'train_step' || !ctx.options.packedWeights) return null;
+  if (!FORWARD_ONLY.includes(measure) || !ctx.options.packedWeights) return null;
   const packed = packWeights(weights);
   // Plain wasm needs no note: XNNPACK caches its packed weights across calls by itself.
   if (packed.reason !== null && ctx.backend.backend !== 'blas') return packed;
