@@ -92,9 +92,11 @@ void GemmPacked(const float* a, const float* packed, int64_t m, int64_t n, int64
           rows = left > kMr && left < kMr + 4 ? left - 4 : std::min(kMr, left);
           const float* ab = a + ir * k + pc;
           float* cb = c + ir * n + p * kNr;
-          // The first row block pulls the next slice of B into cache while this one is in use (a
-          // prefetch past the end of B is harmless: prefetches never fault).
-          const float* next = ir == ic ? panel + kc * kNr : nullptr;
+          // The last row block pulls the next slice of B into cache while this one is in use. Not
+          // the first: over the remaining blocks A's rows and this slice would evict it from L1
+          // before it is read (BENCHMARKS.md, "Sixth pass"). A prefetch past the end of B is
+          // harmless: prefetches never fault.
+          const float* next = ir + rows == ic + mc ? panel + kc * kNr : nullptr;
           if (cols == kNr) {
             kKernels[rows](kc, ab, k, panel, next, cb, n, pc > 0);
           } else {
