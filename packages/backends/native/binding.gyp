@@ -15,7 +15,7 @@
     },
     {
       "target_name": "moepp_blas",
-      "sources": ["src/moepp_blas.cc", "src/adamw.cc", "src/row_ops.cc", "src/rms_norm.cc", "src/swiglu.cc", "src/causal_attention.cc", "src/packed_gemm.cc"],
+      "sources": ["src/moepp_blas.cc", "src/adamw.cc", "src/row_ops.cc", "src/rms_norm.cc", "src/swiglu.cc", "src/causal_attention.cc", "src/packed_gemm.cc", "src/packed_swiglu_expert.cc"],
       "dependencies": ["moepp_fast_math"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -10,6 +10,7 @@ export { patchWasmKernels, patchedWasmKernels, WASM_KERNEL_PATCHES, type WasmKer
 export { loadBlasAddon, BLAS_INSTALL_HINT, DEFAULT_BLAS_ADDON_PATH, type BlasAddon, type BlasAddonLoad } from './blas/addon.ts';
 export { registerBlasKernels, unregisterBlasKernels, blasKernelsRegistered, setBlasThreads, BLAS_KERNELS, type BlasKernel } from './blas/blas-kernels.ts';
 export { packWeights, packedWeightsUnavailable, type PackedWeights } from './blas/packed-weights.ts';
+export { addPackedSwiGluExpert, type SwiGluExpertWeights } from './blas/packed-swiglu-expert.ts';
 export { hostRowOps, jsRowOps, laneDot, type RowOps } from './row-ops.ts';
 export { TRAINING_KERNELS, hasTrainingKernel, type TrainingKernel } from './training-kernels.ts';
 export { initWebGpu, adapterLabel, type WebGpuInit, type WebGpuAdapterInfo } from './webgpu/init-webgpu.ts';

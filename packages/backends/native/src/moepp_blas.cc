@@ -10,6 +10,7 @@
 
 #include "layer_math.h"
 #include "packed_gemm.h"
+#include "packed_swiglu_expert.h"
 #include "row_ops.h"
 #include "training_math.h"
 
@@ -424,6 +425,31 @@ Napi::Value GemmPacked(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// packedSwiGluExpert(x, index, weightIndex, w, gate, up, down, d, hidden, out): one SwiGLU
+// expert's forward on its slots, added into out with their weights (packed_swiglu_expert.h);
+// x and out hold the same whole rows of d, gate and up packWeight's form of (d, hidden) weights,
+// down of a (hidden, d) one. One thread.
+Napi::Value PackedSwiGluExpert(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t d, hidden;
+  if (info.Length() != 10 || !IsFloat32Array(info[0]) || !IsInt32Array(info[1]) || !IsInt32Array(info[2]) || !AllFloat32(info, {3, 4, 5, 6, 9}) || !ReadDim(info[7], &d) || !ReadDim(info[8], &hidden)) {
+    return Fail(env, "packedSwiGluExpert takes (x: Float32Array, index, weightIndex: Int32Array, w, gate, up, down: Float32Array, d, hidden, out: Float32Array)");
+  }
+  if (!moepp::PackedGemmSupported()) return Fail(env, "packedSwiGluExpert: this CPU lacks AVX2/FMA");
+  auto x = info[0].As<Napi::Float32Array>(), w = info[3].As<Napi::Float32Array>(), out = info[9].As<Napi::Float32Array>();
+  auto index = info[1].As<Napi::Int32Array>(), weightIndex = info[2].As<Napi::Int32Array>();
+  auto gate = info[4].As<Napi::Float32Array>(), up = info[5].As<Napi::Float32Array>(), down = info[6].As<Napi::Float32Array>();
+  if (out.ElementLength() != x.ElementLength()) return Fail(env, "packedSwiGluExpert: out must have x's size");
+  const size_t inSize = static_cast<size_t>(moepp::PackedSize(d, hidden));
+  if (gate.ElementLength() != inSize || up.ElementLength() != inSize) return Fail(env, "packedSwiGluExpert: gate and up must be packed (d, hidden) weights");
+  if (down.ElementLength() != static_cast<size_t>(moepp::PackedSize(hidden, d))) return Fail(env, "packedSwiGluExpert: down must be a packed (hidden, d) weight");
+  RowMove move;
+  std::string why;
+  if (!CheckRowMove(index, weightIndex, d, x.ElementLength(), w.ElementLength(), {}, &move, &why)) return Fail(env, "packedSwiGluExpert: " + why);
+  moepp::PackedSwiGluExpertForward(x.Data(), index.Data(), weightIndex.Data(), move.count, w.Data(), gate.Data(), up.Data(), down.Data(), d, hidden, out.Data());
+  return env.Undefined();
+}
+
 // setNumThreads(n): OpenBLAS's thread count for every later call; returns the count it reports.
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -471,6 +497,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("packedGemmSupported", Napi::Function::New(env, PackedGemmSupported, "packedGemmSupported"));
   exports.Set("packWeight", Napi::Function::New(env, PackWeight, "packWeight"));
   exports.Set("gemmPacked", Napi::Function::New(env, GemmPacked, "gemmPacked"));
+  exports.Set("packedSwiGluExpert", Napi::Function::New(env, PackedSwiGluExpert, "packedSwiGluExpert"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

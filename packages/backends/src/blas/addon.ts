@@ -59,6 +59,12 @@ export interface BlasAddon {
   packWeight(b: Float32Array, k: number, n: number, packed: Float32Array): void;
   /** c (m, n) = a (m, k) · B, B as `packWeight` left it; one thread; c is overwritten. */
   gemmPacked(a: Float32Array, packed: Float32Array, m: number, n: number, k: number, c: Float32Array): void;
+  /**
+   * out[index[i]] += w[weightIndex[i]] · W_down(silu(x[index[i]] · W_gate) ⊙ (x[index[i]] · W_up)) for
+   * each slot whose weight is not 0: one SwiGLU expert's forward in one call, on weights packed by
+   * `packWeight` (gate and up (d, hidden), down (hidden, d)); one thread (native/src/packed_swiglu_expert.h).
+   */
+  packedSwiGluExpert(x: Float32Array, index: Int32Array, weightIndex: Int32Array, w: Float32Array, gate: Float32Array, up: Float32Array, down: Float32Array, d: number, hidden: number, out: Float32Array): void;
   /** Sets OpenBLAS's thread count; returns the count OpenBLAS then reports. */
   setNumThreads(threads: number): number;
   getNumThreads(): number;

@@ -14,6 +14,8 @@ export const blas = loadBlasAddon();
 export const gemmCalls = { count: 0 };
 /** gemmPacked calls (products on packed weights) made through them. */
 export const packedCalls = { count: 0 };
+/** packedSwiGluExpert calls (one FFN expert's forward on packed weights) made through them. */
+export const packedExpertCalls = { count: 0 };
 
 /** The addon with its GEMM calls counted. */
 export function countingAddon(addon: BlasAddon): BlasAddon {
@@ -26,6 +28,10 @@ export function countingAddon(addon: BlasAddon): BlasAddon {
     gemmPacked: (...args) => {
       packedCalls.count++;
       return addon.gemmPacked(...args);
+    },
+    packedSwiGluExpert: (...args) => {
+      packedExpertCalls.count++;
+      return addon.packedSwiGluExpert(...args);
     },
   };
 }

@@ -8,7 +8,8 @@
  * experts, `E(x) = a(x)·x + b(x)`, are added on the host expert by expert over all tokens, only
  * where their weight is non-zero: each adds `w·b(x)`, and `Σ w·a(x)` multiplies x once. One
  * (N, D) tensor holds everything; without a gradient being recorded each expert's activations are
- * freed as soon as its output is combined.
+ * freed as soon as its output is combined, and a row expert whose kind has a `forwardAdd` that
+ * applies (FFN experts on packed weights under `blas`) is added in one call instead.
  *
  * Backward, per row expert, from its saved rows and activations (`RowExpertHost.backward`): the
  * weights' gradients and the rows' dx, with no weight ever transposed, so the cost is O(rows) per
@@ -85,6 +86,8 @@ function combineOnHost(x: tf.Tensor2D, plan: DispatchPlan, routingWeights: tf.Te
     const kept: tf.Tensor[] = []; // per row expert: rows, y, then what its forward saved
     const savedCounts: number[] = [];
     for (const run of rowRuns) {
+      // Forward only: a kind's one-call path, where it has one now (FFN experts on packed weights).
+      if (!recording && run.host.forwardAdd?.(readRows(out), readRows(ins[0]), readRows(ins[1]), run.index, run.weightIndex, paramsOf(ins, run))) continue;
       const rows = takeRows(ins[0] as tf.Tensor2D, run.index); // (count, D)
       const { y, saved } = run.host.forward(rows, paramsOf(ins, run));
       // Views after the allocations above (wasm memory may have grown).

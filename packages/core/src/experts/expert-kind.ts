@@ -55,6 +55,15 @@ export interface RowExpertHost {
   forward(rows: tf.Tensor2D, params: ExpertParams): { y: tf.Tensor2D; saved: tf.Tensor[] };
   /** dx (n, D) and one gradient per parameter, in `parameters()` order. */
   backward(rows: tf.Tensor2D, saved: tf.Tensor[], dy: tf.Tensor2D, params: ExpertParams): { dx: tf.Tensor2D; paramGrads: tf.Tensor[] };
+  /**
+   * Optional forward-only fast path, used while no gradient is recorded: adds
+   * `w[weightIndex[i]]·E(x[index[i]])` into row `index[i]` of out for every slot whose weight is
+   * not 0 and returns true, or returns false, changing nothing, where it does not apply now (the
+   * executor then runs `forward`). x and out are host views of (N, D) rows, w of the routing
+   * weights; it must not allocate tensors (the views would go stale). It must give what `forward`
+   * and the executor's scatter give.
+   */
+  forwardAdd?(out: Float32Array, x: Float32Array, w: Float32Array, index: Int32Array, weightIndex: Int32Array, params: ExpertParams): boolean;
 }
 
 /**

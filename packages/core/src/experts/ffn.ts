@@ -3,7 +3,7 @@
  * Also the dense FFN of non-MoE blocks.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { transposedOperandsAreFree } from '@moepp/backends';
+import { addPackedSwiGluExpert, transposedOperandsAreFree } from '@moepp/backends';
 import type { ExpertDims, ExpertKind, ExpertParams, ReferenceParams } from './expert-kind.ts';
 import { swiGlu, swiGluBackward } from './swiglu.ts';
 
@@ -118,6 +118,8 @@ export const ffnExpert: ExpertKind = {
         const g = ffnBackward(rows, gate as tf.Tensor2D, up as tf.Tensor2D, dy, p as unknown as FfnParams);
         return { dx: g.dx, paramGrads: [g.dWGate, g.dWUp, g.dWDown] };
       },
+      // One native call per expert where its weights are packed for forward-only use (`blas`).
+      forwardAdd: (out, x, w, index, weightIndex, p) => addPackedSwiGluExpert(out, x, w, index, weightIndex, p as unknown as FfnParams),
     },
   },
   reference(p: ReferenceParams, x: number[]): number[] {

@@ -157,7 +157,7 @@ export function packForMeasure(ctx: Pick<BenchContext, 'options' | 'backend' | '
   // Plain wasm needs no note: XNNPACK caches its packed weights across calls by itself.
   if (packed.reason !== null && ctx.backend.backend !== 'blas') return packed;
   const note = packed.reason === null
-    ? 'Forward-only measures (expert_forward, layer_forward) ran on weights packed once, as inference runs them (packWeights; `--no-packed-weights` times OpenBLAS packing them on every call).'
+    ? 'Forward-only measures (expert_forward, layer_forward) ran on weights packed once, as inference runs them, each FFN expert in one native call (packWeights; `--no-packed-weights` times OpenBLAS packing them on every call, through tf ops).'
     : `Forward-only measures ran without packed weights: ${packed.reason}.`;
   if (!ctx.notes.includes(note)) {
     ctx.notes.push(note);
