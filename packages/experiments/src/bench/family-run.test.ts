@@ -11,8 +11,9 @@ import type { BenchContext } from './bench-context.ts';
 import { FAMILY_DESIGNS, HASH_VOCAB, activeFfnHidden } from './family-designs.ts';
 import { buildFamilyCase, familyCall, familyCells, measureFamily } from './family-run.ts';
 
+let backend = '';
 beforeAll(async () => {
-  await useTestBackend();
+  backend = (await useTestBackend()).backend;
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'moepp-family-bench-'));
@@ -68,8 +69,11 @@ describe('MoE family benchmark rows', () => {
 
     const options = resolveBenchOptions({ quick: true });
     const lines: string[] = [];
-    const ctx = { options, backend: { executor: 'host' }, timing: { warmup: 0, reps: 3, minReps: 3, maxSeconds: 60 }, log: (l: string) => lines.push(l) } as unknown as BenchContext;
+    const notes: string[] = [];
+    const ctx = { options, backend: { backend, threads: 1, executor: 'host' }, notes, timing: { warmup: 0, reps: 3, minReps: 3, maxSeconds: 60 }, log: (l: string) => lines.push(l) } as unknown as BenchContext;
     const rows = measureFamily(ctx, dir);
+    // Forward-only, so on packed weights under `blas`, said once (plain wasm packs by itself, unsaid).
+    expect(notes).toEqual(backend === 'blas' ? [expect.stringMatching(/ran on weights packed once/)] : []);
     expect(rows.map((r) => `${r.measure} ${r.design}`)).toEqual(FAMILY_DESIGNS.map((d) => `expert_forward ${d.name}`));
     const { header, rows: csv } = parseCsv(readFileSync(join(dir, 'family.csv'), 'utf8'));
     expect(header).toEqual([...FAMILY_CSV_COLUMNS]);

@@ -3,7 +3,7 @@
  * MoE top-2 at each width and token count of the grid's 8-expert groups, for the expert forward
  * (paper §7: dispatch, experts, combine; router excluded) and the layer forward (router included,
  * which hash routing does not have). Uniform routing for the routed designs; uniformly drawn token
- * ids for hash routing.
+ * ids for hash routing. Both measures run on packed weights where `blas` packs them, as layer.csv's.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createMoeLayer, trainingContext, type ExecutorName, type MoeLayer, type RouterOutput } from '@moepp/core';
@@ -15,8 +15,10 @@ import { endProgress, progress, type BenchContext } from './bench-context.ts';
 import { WIDTHS, type Width } from './bench-options.ts';
 import { layerGroups } from './bench-plan.ts';
 import { FAMILY_DESIGNS, HASH_VOCAB, activeFfnHidden, sharedFfnHidden, type FamilyDesign } from './family-designs.ts';
-import { runInterleaved } from './interleave.ts';
+import { runInterleaved, type GroupTimes } from './interleave.ts';
 import { uniformArray } from './layer-fixture.ts';
+import { packForMeasure } from './layer-group-run.ts';
+import { readOneValue } from './layer-measures.ts';
 import { summarizeTimes } from './statistics.ts';
 
 export const FAMILY_MEASURES = ['expert_forward', 'layer_forward'] as const;
@@ -32,6 +34,8 @@ export interface FamilyCase {
   tokenIds: Int32Array | null;
   /** The router's output on x, computed outside the clock (the expert forward excludes it). */
   routing: RouterOutput;
+  /** The layer's parameters (what the forward-only measures pack). */
+  weights: tf.Tensor[];
   dispose(): void;
 }
 
@@ -47,6 +51,7 @@ export function buildFamilyCase(design: FamilyDesign, width: Width, tokens: numb
   const spec = design.spec(D, I);
   const E = spec.kinds.length;
   const owned: tf.Tensor[] = [];
+  const weights: tf.Tensor[] = [];
   let counter = seed * 1000;
   const layer = createMoeLayer(spec, (name, shape) => {
     const size = shape.reduce((a, b) => a * b, 1);
@@ -57,6 +62,7 @@ export function buildFamilyCase(design: FamilyDesign, width: Width, tokens: numb
     } else data = uniformArray(size, shape.length === 1 ? 1 : Math.sqrt(3 / shape[0]), ++counter);
     const v = tf.variable(tf.tensor(data, shape, 'float32'), true, `bench.family.${design.name}.${name}.${uniqueId++}`);
     owned.push(v);
+    weights.push(v);
     return v;
   }, executor);
   const rng = seedrandom.alea(`family:${seed}:${design.name}:${width}:${tokens}`);
@@ -84,14 +90,14 @@ export function buildFamilyCase(design: FamilyDesign, width: Width, tokens: numb
       if (routing.plan.topKIndex[i] !== planned[i]) throw new Error(`${design.name}: designed routing failed at slot ${i}`);
     }
   }
-  return { design, layer, x, tokenIds, routing, dispose: () => tf.dispose(owned) };
+  return { design, layer, x, tokenIds, routing, weights, dispose: () => tf.dispose(owned) };
 }
 
-/** One call of `measure` on `c`, its output read back to the host. */
+/** One call of `measure` on `c`, waited for by reading one value of its output (as layer.csv's measures). */
 export function familyCall(measure: FamilyMeasure, c: FamilyCase): () => void {
   return () => {
     const y = tf.tidy(() => (measure === 'expert_forward' ? c.layer.combine(c.x, c.routing) : c.layer.forward(c.x, null, context(), c.tokenIds).output));
-    y.dataSync();
+    readOneValue(y);
     y.dispose();
   };
 }
@@ -112,7 +118,14 @@ export function measureFamily(ctx: BenchContext, dir: string): FamilyCsvRow[] {
     const cases = FAMILY_DESIGNS.map((d) => buildFamilyCase(d, cell.width, cell.tokens, ctx.options.seed, ctx.backend.executor));
     ctx.log(`MoE family: ${cell.width} ${cell.tokens} tokens: ${cell.measures.join(', ')} (${cases.map((c) => c.design.name).join(' ')})`);
     for (const measure of cell.measures) {
-      const times = runInterleaved(cases.map((c) => ({ key: c.design.name, run: familyCall(measure, c) })), { ...ctx.timing, onRound: progress(`family ${measure}`) });
+      // Both measures are forward-only: on packed weights, as layer.csv's (packForMeasure).
+      const packed = packForMeasure(ctx, measure, cases.flatMap((c) => c.weights));
+      let times: GroupTimes;
+      try {
+        times = runInterleaved(cases.map((c) => ({ key: c.design.name, run: familyCall(measure, c) })), { ...ctx.timing, onRound: progress(`family ${measure}`) });
+      } finally {
+        packed?.dispose();
+      }
       endProgress();
       const baseline = summarizeTimes(times.get(FAMILY_DESIGNS[0].name)!).medianMs;
       for (const c of cases) {
