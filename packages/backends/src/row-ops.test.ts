@@ -42,7 +42,12 @@ function runTokenwise(ops: RowOps, rows: number, width: number) {
   const out = values(rows * width, 10);
   ops.addScaledVector(out, c, v, width);
   ops.addScaledRows(out, c, x, width);
-  return { x, v, mask, dots, c, out };
+  const g = values(rows * width, 11);
+  const pairs = new Float64Array(rows).fill(Number.NaN);
+  ops.pairDots(x, g, width, pairs);
+  const sum = values(width, 12);
+  ops.addWeightedRowSum(sum, c, g, width);
+  return { x, v, mask, dots, c, out, g, pairs, sum };
 }
 
 describe('row moves in JS', () => {
@@ -64,6 +69,20 @@ describe('row moves in JS', () => {
       }
       const worst = out.reduce((m, r, i) => Math.max(m, Math.abs(got.out[i] - r)), 0);
       expect(worst, `width ${width}`).toBeLessThan(1e-6);
+      const sum = new Array<number>(width).fill(0); // Σ_n c[n]·g row n, added to the start values once
+      for (let n = 0; n < 11; n++) {
+        let pair = 0;
+        let scale = 0;
+        for (let j = 0; j < width; j++) {
+          pair += got.x[n * width + j] * got.g[n * width + j];
+          scale += Math.abs(got.x[n * width + j] * got.g[n * width + j]);
+          sum[j] += got.c[n] * got.g[n * width + j];
+        }
+        expect(Math.abs(got.pairs[n] - pair), `pairDots width ${width} row ${n}`).toBeLessThanOrEqual(1e-14 * scale);
+        expect(laneDot(got.x, n * width, got.g, width, n * width)).toBe(got.pairs[n]);
+      }
+      const start = values(width, 12);
+      for (let j = 0; j < width; j++) expect(got.sum[j], `addWeightedRowSum width ${width} column ${j}`).toBe(Math.fround(start[j] + sum[j]));
     }
   });
 
@@ -104,7 +123,7 @@ describeBlas('row moves in the addon', () => {
     for (const width of [1, 7, 8, 9, 15, 16, 23, 768]) {
       const native = runTokenwise(blas.addon, 11, width);
       const js = runTokenwise(jsRowOps, 11, width);
-      for (const k of ['dots', 'out'] as const) expect(Array.from(native[k]), `${k}, width ${width}`).toEqual(Array.from(js[k]));
+      for (const k of ['dots', 'out', 'pairs', 'sum'] as const) expect(Array.from(native[k]), `${k}, width ${width}`).toEqual(Array.from(js[k]));
     }
   });
 
@@ -119,6 +138,10 @@ describeBlas('row moves in the addon', () => {
     expect(() => addon.addScaledRows(x, new Float64Array(2), x, 4)).toThrow(/addScaledRows: out must hold one row of d values per entry of c/);
     expect(() => addon.addScaledRows(x, new Float64Array(3), new Float32Array(11), 4)).toThrow(/addScaledRows: x must have out's size/);
     expect(() => addon.addScaledRows(x, new Float32Array(3) as unknown as Float64Array, x, 4)).toThrow(/addScaledRows takes \(out: Float32Array, c: Float64Array, x: Float32Array, d\)/);
+    expect(() => addon.pairDots(x, new Float32Array(8), 4, new Float64Array(3))).toThrow(/^moepp_blas: pairDots: a and b must hold one row of d values per entry of out$/);
+    expect(() => addon.pairDots(x, x, 4, new Float32Array(3) as unknown as Float64Array)).toThrow(/pairDots takes \(a, b: Float32Array, d, out: Float64Array\)/);
+    expect(() => addon.addWeightedRowSum(new Float32Array(3), new Float64Array(3), x, 4)).toThrow(/^moepp_blas: addWeightedRowSum: out must hold d values$/);
+    expect(() => addon.addWeightedRowSum(new Float32Array(4), new Float64Array(2), x, 4)).toThrow(/addWeightedRowSum: x must hold one row of d values per entry of c/);
   });
 
   it('reject a slot outside its arrays and arrays of the wrong size, writing nothing', () => {

@@ -36,15 +36,15 @@ const scaleHost: TokenwiseExpertHost<{ s: Float32Array; d: number }> = {
       for (let j = 0; j < d; j++) out[n * d + j] += w[n] * s[j] * x[n * d + j];
     }
   },
-  backwardToken({ s, d }, x, g, t, w, _xg, dx, [ds], result) {
-    let dot = 0;
-    for (let j = 0; j < d; j++) {
-      dot += s[j] * x[t + j] * g[t + j];
-      dx[t + j] += w * s[j] * g[t + j];
-      ds[j] += w * x[t + j] * g[t + j];
+  backward({ s, d }, x, g, w, _xg, dx, dWeight, _keep, [ds]) {
+    for (let n = 0; n < w.length; n++) {
+      const t = n * d;
+      for (let j = 0; j < d; j++) {
+        dWeight[n] += s[j] * x[t + j] * g[t + j];
+        dx[t + j] += w[n] * s[j] * g[t + j];
+        ds[j] += w[n] * x[t + j] * g[t + j];
+      }
     }
-    result.dWeight = dot;
-    result.coefficient = 0;
   },
 };
 const scaleExpert: ExpertKind = {

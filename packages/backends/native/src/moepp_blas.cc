@@ -389,6 +389,34 @@ Napi::Value AddScaled(const Napi::CallbackInfo& info, bool rowsOfX) {
 Napi::Value AddScaledVector(const Napi::CallbackInfo& info) { return AddScaled(info, false); }
 Napi::Value AddScaledRows(const Napi::CallbackInfo& info) { return AddScaled(info, true); }
 
+// pairDots(a, b, d, out): out[n] = ⟨a row n, b row n⟩ (row_ops.h); a and b hold out.length rows
+// of d values, out is a Float64Array.
+Napi::Value PairDots(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t d;
+  if (info.Length() != 4 || !AllFloat32(info, {0, 1}) || !ReadDim(info[2], &d) || !IsFloat64Array(info[3])) return Fail(env, "pairDots takes (a, b: Float32Array, d, out: Float64Array)");
+  auto a = info[0].As<Napi::Float32Array>(), b = info[1].As<Napi::Float32Array>();
+  auto out = info[3].As<Napi::Float64Array>();
+  const size_t rows = out.ElementLength();
+  if (a.ElementLength() != rows * static_cast<size_t>(d) || b.ElementLength() != rows * static_cast<size_t>(d)) return Fail(env, "pairDots: a and b must hold one row of d values per entry of out");
+  moepp::PairDots(a.Data(), b.Data(), static_cast<int64_t>(rows), d, out.Data());
+  return env.Undefined();
+}
+
+// addWeightedRowSum(out, c, x, d): out (d values) gains Σ_n c[n]·(row n of x) over c.length rows
+// (row_ops.h); c is a Float64Array.
+Napi::Value AddWeightedRowSum(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t d;
+  if (info.Length() != 4 || !IsFloat32Array(info[0]) || !IsFloat64Array(info[1]) || !IsFloat32Array(info[2]) || !ReadDim(info[3], &d)) return Fail(env, "addWeightedRowSum takes (out: Float32Array, c: Float64Array, x: Float32Array, d)");
+  auto out = info[0].As<Napi::Float32Array>(), x = info[2].As<Napi::Float32Array>();
+  auto c = info[1].As<Napi::Float64Array>();
+  if (out.ElementLength() != static_cast<size_t>(d)) return Fail(env, "addWeightedRowSum: out must hold d values");
+  if (x.ElementLength() != c.ElementLength() * static_cast<size_t>(d)) return Fail(env, "addWeightedRowSum: x must hold one row of d values per entry of c");
+  moepp::AddWeightedRowSum(out.Data(), c.Data(), x.Data(), static_cast<int64_t>(c.ElementLength()), d);
+  return env.Undefined();
+}
+
 // packedGemmSupported(): whether this CPU runs the packed-weight kernel (packed_gemm.h).
 Napi::Value PackedGemmSupported(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), moepp::PackedGemmSupported());
@@ -494,6 +522,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rowDots", Napi::Function::New(env, RowDots, "rowDots"));
   exports.Set("addScaledVector", Napi::Function::New(env, AddScaledVector, "addScaledVector"));
   exports.Set("addScaledRows", Napi::Function::New(env, AddScaledRows, "addScaledRows"));
+  exports.Set("pairDots", Napi::Function::New(env, PairDots, "pairDots"));
+  exports.Set("addWeightedRowSum", Napi::Function::New(env, AddWeightedRowSum, "addWeightedRowSum"));
   exports.Set("packedGemmSupported", Napi::Function::New(env, PackedGemmSupported, "packedGemmSupported"));
   exports.Set("packWeight", Napi::Function::New(env, PackWeight, "packWeight"));
   exports.Set("gemmPacked", Napi::Function::New(env, GemmPacked, "gemmPacked"));

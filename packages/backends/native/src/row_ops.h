@@ -28,4 +28,11 @@ void AddScaledVector(float* out, const double* c, const float* v, int64_t rows, 
 // out[n·d + j] += c[n] · x[n·d + j], for each row n whose c[n] is not 0.
 void AddScaledRows(float* out, const double* c, const float* x, int64_t rows, int64_t d);
 
+// out[n] = Σ_j a[n·d + j] · b[n·d + j] for each row n, in RowDots's eight lanes and order.
+void PairDots(const float* a, const float* b, int64_t rows, int64_t d, double* out);
+
+// out[j] += Σ_n c[n] · x[n·d + j] over the rows n whose c[n] is not 0, each sum in float64 in row
+// order, rounded once as it is stored (row-ops.ts's addWeightedRowSum).
+void AddWeightedRowSum(float* out, const double* c, const float* x, int64_t rows, int64_t d);
+
 }  // namespace moepp

@@ -53,6 +53,8 @@ export interface BlasAddon {
   rowDots: RowOps['rowDots'];
   addScaledVector: RowOps['addScaledVector'];
   addScaledRows: RowOps['addScaledRows'];
+  pairDots: RowOps['pairDots'];
+  addWeightedRowSum: RowOps['addWeightedRowSum'];
   /** Whether this CPU runs the packed-weight kernel (AVX2 and FMA). */
   packedGemmSupported(): boolean;
   /** packed (packedSize(k, n) floats) = b (k, n) in the packed kernel's panel layout (native/src/packed_gemm.h). */

@@ -142,22 +142,18 @@ function combineOnHost(x: tf.Tensor2D, plan: DispatchPlan, routingWeights: tf.Te
           // gs[2…]: each token-wise expert's parameter gradients, in run order.
           const starts = tokenwiseRuns.map((_, z) => 2 + tokenwiseRuns.slice(0, z).reduce((s, r) => s + r.shapes.length, 0));
           const paramGrads = tokenwiseRuns.map((run, z) => gs.slice(starts[z], starts[z] + run.shapes.length));
-          const states = tokenwiseRuns.map((run) => run.host.prepare(hostParams(sIns, run), d));
-          const result = { coefficient: 0, dWeight: 0 };
-          for (let n = 0; n < tokens; n++) {
-            const t = n * d;
-            let xg = 0; // ⟨x, dout⟩
-            for (let j = 0; j < d; j++) xg += hx[t + j] * g[t + j];
-            let keep = 0;
-            for (let z = 0; z < tokenwiseRuns.length; z++) {
-              const weightAt = n * E + tokenwiseRuns[z].expert;
-              tokenwiseRuns[z].host.backwardToken(states[z], hx, g, t, w[weightAt], xg, dx, paramGrads[z], result);
-              dW[weightAt] += result.dWeight;
-              keep += result.coefficient;
-            }
-            if (keep !== 0) for (let j = 0; j < d; j++) dx[t + j] += keep * g[t + j];
-          }
-          tokenwiseRuns.forEach((run, z) => run.host.finishGradients?.(states[z], paramGrads[z]));
+          const xg = new Float64Array(tokens); // (N) ⟨x, dout⟩ per token
+          rowOps.pairDots(hx, g, d, xg);
+          const keep = new Float64Array(tokens); // (N) Σ w·a(x) over each token's token-wise experts
+          const column = new Float32Array(tokens); // (N) one expert's routing weights
+          const dColumn = new Float64Array(tokens); // (N) their gradients
+          tokenwiseRuns.forEach((run, z) => {
+            for (let n = 0; n < tokens; n++) column[n] = w[n * E + run.expert];
+            dColumn.fill(0);
+            run.host.backward(run.host.prepare(hostParams(sIns, run), d), hx, g, column, xg, dx, dColumn, keep, paramGrads[z], rowOps);
+            for (let n = 0; n < tokens; n++) dW[n * E + run.expert] += dColumn[n];
+          });
+          rowOps.addScaledRows(dx, keep, g, d);
         });
         tf.dispose(rowGrads.map((gr) => gr.dx));
         return [hostGrads[0], hostGrads[1], ...rowGrads.flatMap((gr) => gr.paramGrads), ...hostGrads.slice(2)];

@@ -4,11 +4,10 @@
  *
  * On the host the 2-way softmax is written with one logit gap, `l = x·(W_c[:,0] − W_c[:,1])`,
  * `a1 = sigmoid(l)`, `a2 = sigmoid(−l)`: the expert is `a1·x + a2·v`, of the form `a(x)·x + b(x)`
- * the host executor combines. The gaps of all tokens are one pass of row dot products (`laneDot`
- * order, forward and backward alike).
+ * the host executor combines. The gaps of all tokens are one pass of row dot products (@moepp/
+ * backends' `laneDot` order, forward and backward alike).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { laneDot } from '@moepp/backends';
 import type { ExpertDims, ExpertKind, ExpertParams, ReferenceParams, TokenwiseExpertHost } from './expert-kind.ts';
 
 export interface ConstantExpertParams {
@@ -37,7 +36,7 @@ interface ConstantHostState {
 }
 
 /**
- * Backward, per token, with p = ⟨x, g⟩ and q = ⟨v, g⟩: d(weight) = a1·p + a2·q;
+ * Backward, with p = ⟨x, g⟩ and q = ⟨v, g⟩ per token: d(weight) = a1·p + a2·q;
  * dl = w·a1·a2·(p − q), dW_c[:,0] = −dW_c[:,1] = Σ dl·x, dv = Σ w·a2·g, dx += w·a1·g + dl·gap.
  */
 const constantHost: TokenwiseExpertHost<ConstantHostState> = {
@@ -58,25 +57,32 @@ const constantHost: TokenwiseExpertHost<ConstantHostState> = {
     }
     ops.addScaledVector(out, takeConstant, v, d);
   },
-  backwardToken({ gap, v, d }, x, g, t, w, xg, dx, [dWc, dv], result) {
-    const l = laneDot(x, t, gap, d); // the forward's gap, bit for bit
-    const a1 = 1 / (1 + Math.exp(-l));
-    const a2 = 1 / (1 + Math.exp(l));
-    let vg = 0; // ⟨v, g⟩
-    for (let j = 0; j < d; j++) vg += v[j] * g[t + j];
-    result.dWeight = a1 * xg + a2 * vg;
-    result.coefficient = 0;
-    if (w === 0) return;
-    result.coefficient = w * a1;
-    const dl = w * a1 * a2 * (xg - vg);
-    for (let j = 0; j < d; j++) {
-      dWc[2 * j] += dl * x[t + j];
-      dx[t + j] += dl * gap[j];
-      dv[j] += w * a2 * g[t + j];
+  backward({ gap, v, d }, x, g, w, xg, dx, dWeight, keep, [dWc, dv], ops) {
+    const tokens = w.length;
+    const every = new Float32Array(tokens).fill(1); // the weight's gradient is wanted where w is 0 too
+    const l = new Float64Array(tokens); // (N) the forward's logit gaps, bit for bit
+    ops.rowDots(x, gap, every, d, l);
+    const vg = new Float64Array(tokens); // (N) ⟨v, g⟩
+    ops.rowDots(g, v, every, d, vg);
+    const dl = new Float64Array(tokens); // (N) d(loss)/d(logit gap)
+    const takeConstant = new Float64Array(tokens); // (N) w·a2
+    for (let n = 0; n < tokens; n++) {
+      const a1 = 1 / (1 + Math.exp(-l[n]));
+      const a2 = 1 / (1 + Math.exp(l[n]));
+      dWeight[n] += a1 * xg[n] + a2 * vg[n];
+      if (w[n] === 0) continue;
+      keep[n] += w[n] * a1;
+      dl[n] = w[n] * a1 * a2 * (xg[n] - vg[n]);
+      takeConstant[n] = w[n] * a2;
     }
-  },
-  finishGradients(_state, [dWc]) {
-    for (let j = 0; j < dWc.length / 2; j++) dWc[2 * j + 1] = -dWc[2 * j];
+    ops.addScaledVector(dx, dl, gap, d);
+    ops.addWeightedRowSum(dv, takeConstant, g, d);
+    const dGap = new Float32Array(d); // (D) Σ dl·x: W_c[:,0]'s gradient, and minus W_c[:,1]'s
+    ops.addWeightedRowSum(dGap, dl, x, d);
+    for (let j = 0; j < d; j++) {
+      dWc[2 * j] += dGap[j];
+      dWc[2 * j + 1] -= dGap[j];
+    }
   },
 };
 

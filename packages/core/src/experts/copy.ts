@@ -15,9 +15,11 @@ const copyHost: TokenwiseExpertHost<null> = {
   forward(_state, _x, w, _out, keep) {
     for (let n = 0; n < w.length; n++) keep[n] += w[n];
   },
-  backwardToken(_state, _x, _g, _t, w, xg, _dx, _grads, result) {
-    result.dWeight = xg; // ⟨x, g⟩
-    result.coefficient = w;
+  backward(_state, _x, _g, w, xg, _dx, dWeight, keep) {
+    for (let n = 0; n < w.length; n++) {
+      dWeight[n] += xg[n]; // ⟨x, g⟩
+      keep[n] += w[n];
+    }
   },
 };
 

@@ -71,9 +71,9 @@ export interface RowExpertHost {
  * expert of the form `E(x) = a(x)·x + b(x)`: the executor sums `w·a(x)` over a token's experts
  * and applies it once, and each expert adds its own `w·b(x)`.
  *
- * Arrays are host views (see @moepp/backends' heap I/O); `t` is a token's offset `n·D` into the
- * (N·D) arrays. The views are valid only while the executor runs one pass (no allocation
- * happens in between), so `prepare` copies what it must keep.
+ * Arrays are host views (see @moepp/backends' heap I/O) of N rows of D. The views are valid only
+ * while the executor runs one pass (no allocation happens in between), so `prepare` copies what it
+ * must keep.
  */
 export interface TokenwiseExpertHost<State = unknown> {
   /** Per-pass state from the parameters' host views (in `parameters()` order). */
@@ -85,14 +85,13 @@ export interface TokenwiseExpertHost<State = unknown> {
    */
   forward(state: State, x: Float32Array, w: Float32Array, out: Float32Array, keep: Float64Array, ops: RowOps): void;
   /**
-   * With `g` the output gradient and `xg = ⟨x, g⟩` (of this token): sets `result.dWeight` to
-   * ⟨E(x), g⟩ and `result.coefficient` to `w·a(x)` (the executor adds `coefficient·g` to dx),
-   * adds the rest of dx and accumulates the parameters' gradients (one array each, in
-   * `parameters()` order).
+   * The backward over all N tokens at once, given the output gradient g (N rows of D) and
+   * xg[n] = ⟨x_n, g_n⟩: adds ⟨E(x_n), g_n⟩ to dWeight[n] for every token (also where w[n] is 0),
+   * adds `w[n]·a(x_n)` to keep[n] (the executor adds keep[n]·g_n to dx once), and adds the rest of
+   * dx and the parameters' gradients (one array each, in `parameters()` order). `ops` as in
+   * `forward`.
    */
-  backwardToken(state: State, x: Float32Array, g: Float32Array, t: number, w: number, xg: number, dx: Float32Array, paramGrads: Float32Array[], result: { coefficient: number; dWeight: number }): void;
-  /** Completes the parameters' gradients after every token (optional). */
-  finishGradients?(state: State, paramGrads: Float32Array[]): void;
+  backward(state: State, x: Float32Array, g: Float32Array, w: Float32Array, xg: Float64Array, dx: Float32Array, dWeight: Float64Array, keep: Float64Array, paramGrads: Float32Array[], ops: RowOps): void;
 }
 
 export interface ExpertKind {
