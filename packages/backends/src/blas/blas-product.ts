@@ -8,7 +8,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapView } from '../heap-io.ts';
 import { broadcastBatchIndex, matMulShapes, size, type TensorInfo } from '../wasm/kernels/kernel-utils.ts';
 import type { BlasAddon } from './addon.ts';
-import { packedWeightOf } from './packed-weights.ts';
+import { usablePack } from './packed-weights.ts';
 
 /** `op(a)·op(b)` as a new float32 tensor on the wasm heap; tfjs's shape checks and errors. */
 export function blasProduct(addon: BlasAddon, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, backend: BackendWasm): TensorInfo {
@@ -19,9 +19,7 @@ export function blasProduct(addon: BlasAddon, a: TensorInfo, b: TensorInfo, tran
   const out = backend.makeOutput([...outBatch, m, n], 'float32');
   // A shared b under an untransposed a: the batch of a is just more rows, one GEMM in all.
   const fold = size(batchShapeB) === 1 && !transposeA;
-  const pack = fold && !transposeB ? packedWeightOf(b.dataId) : undefined;
-  // The same data under another 2-D shape (a reshape) is not the packed weight.
-  const packed = pack && pack.k === k && pack.n === n && addon.getNumThreads() === 1 ? pack : undefined;
+  const packed = fold && !transposeB ? usablePack(addon, b.dataId, k, n) : undefined;
   const entries = fold ? 1 : batch;
   const aOffsets = new Int32Array(entries);
   const bOffsets = new Int32Array(entries);

@@ -8,7 +8,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { blasKernelsAddon } from './blas-kernels.ts';
-import { packedWeightOf } from './packed-weights.ts';
+import { usablePack } from './packed-weights.ts';
 
 /** A SwiGLU expert's weights: gate and up (D, I), down (I, D). */
 export interface SwiGluExpertWeights {
@@ -29,15 +29,12 @@ export interface SwiGluExpertWeights {
  */
 export function addPackedSwiGluExpert(out: Float32Array, x: Float32Array, w: Float32Array, index: Int32Array, weightIndex: Int32Array, weights: SwiGluExpertWeights): boolean {
   const addon = blasKernelsAddon();
-  if (!addon) return false;
-  const gate = packedWeightOf(weights.wGate.dataId);
-  const up = packedWeightOf(weights.wUp.dataId);
-  const down = packedWeightOf(weights.wDown.dataId);
+  if (!addon || weights.wGate.rank !== 2) return false;
+  const [d, hidden] = weights.wGate.shape as [number, number];
+  const gate = usablePack(addon, weights.wGate.dataId, d, hidden);
+  const up = gate && usablePack(addon, weights.wUp.dataId, d, hidden);
+  const down = up && usablePack(addon, weights.wDown.dataId, hidden, d);
   if (!gate || !up || !down) return false;
-  const d = gate.k;
-  const hidden = gate.n;
-  if (up.k !== d || up.n !== hidden || down.k !== hidden || down.n !== d) return false;
-  if (addon.getNumThreads() !== 1) return false;
   addon.packedSwiGluExpert(x, index, weightIndex, w, gate.panels, up.panels, down.panels, d, hidden, out);
   return true;
 }

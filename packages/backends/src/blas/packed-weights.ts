@@ -100,3 +100,13 @@ export function packWeights(weights: readonly tf.Tensor[]): PackedWeights {
 export function packedWeightOf(dataId: object): PackedWeight | undefined {
   return packs.get(dataId)?.pack;
 }
+
+/**
+ * The pack a product may use now for the tensor with this dataId as its (k, n) right operand: held,
+ * of that shape (the same data under another shape, a reshape, is not the packed weight), and
+ * OpenBLAS on one thread (with more, OpenBLAS's own packing is the faster choice).
+ */
+export function usablePack(addon: BlasAddon, dataId: object, k: number, n: number): PackedWeight | undefined {
+  const pack = packs.get(dataId)?.pack;
+  return pack && pack.k === k && pack.n === n && addon.getNumThreads() === 1 ? pack : undefined;
+}

@@ -44,7 +44,8 @@ async function activate(backend: string): Promise<void> {
   if (!(await tf.setBackend(backend))) throw new Error(`backend "${backend}" could not be activated for the self-check`);
 }
 
-function relativeError(got: Float32Array, ref: Float32Array): number {
+/** max |got − ref| over max |ref|; infinite where got is not finite or the lengths differ. */
+export function relativeError(got: Float32Array, ref: Float32Array): number {
   if (got.length !== ref.length) return Number.POSITIVE_INFINITY;
   let maxDiff = 0;
   let maxRef = 0;
