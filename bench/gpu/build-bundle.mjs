@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `pnpm gpu:bundle` — packs the trainer (`ablate`), the benchmark (`bench`) and the backend check
- * (`backend-check`) into dist/ so that `node dist/<cli>.mjs` runs on a machine with Node and no
+ * `pnpm gpu:bundle` — packs the trainer (`ablate`), the benchmark (`bench`), the backend check
+ * (`backend-check`) and the cuda route's GEMM bench (`cuda-gemm`) into dist/ so that `node dist/<cli>.mjs` runs on a machine with Node and no
  * install and no network (the GPU machine receives the working tree plus at most 64 MiB).
  *
  * esbuild bundles every JavaScript dependency into each entry point. What cannot be bundled is
@@ -12,7 +12,9 @@
  *   and smoke studies train on; tfjs-backend-wasm's wasm-out/, which the threaded build's workers
  *   load) — resolved at run time from the bundle exactly as from an install;
  * - dist/native/moepp_blas.node when the OpenBLAS addon is built here (it links the system's
- *   libopenblas.so.0; where that is missing, `auto` says so in one line and runs on wasm);
+ *   libopenblas.so.0; where that is missing, `auto` says so in one line and runs on wasm;
+ *   bench/gpu/prepare-carry.sh carries this machine's copy for the GPU machine). The `cuda` route
+ *   lives in the same addon and opens the CUDA libraries at run time;
  * - dist/experiments/: the study and preset YAMLs;
  * - dist/moepp-bundle.json: what was packed, from which commit; its presence makes dist/ the
  *   root that the CLIs resolve experiments/, results/ and .cache/ against.
@@ -36,6 +38,8 @@ const ENTRY_POINTS = {
   ablate: 'packages/experiments/src/cli/ablate.ts',
   bench: 'packages/experiments/src/cli/bench.ts',
   'backend-check': 'packages/experiments/src/cli/backend-check.ts',
+  // The cuda route's cost per product against OpenBLAS (BENCHMARKS.md "GPU").
+  'cuda-gemm': 'packages/experiments/src/bench/cuda-gemm-bench.ts',
 };
 
 /**
@@ -92,7 +96,7 @@ await build({
   entryPoints: Object.fromEntries(Object.entries(ENTRY_POINTS).map(([name, file]) => [name, join(root, file)])),
   outdir: out,
   outExtension: { '.js': '.mjs' },
-  // The three CLIs share one copy of tfjs and the rest (chunk-*.mjs beside them: the banner's
+  // The CLIs share one copy of tfjs and the rest (chunk-*.mjs beside them: the banner's
   // `__dirname` must be dist/ in every file), not three.
   splitting: true,
   chunkNames: 'chunk-[hash]',

@@ -7,6 +7,9 @@
 #
 # .gpu/moepp-dist.tar.xz   `pnpm gpu:bundle`'s dist/, compressed (the trainer, the bench, the check)
 # .gpu/node.xz             this machine's node binary, for a machine without Node
+# .gpu/openblas.tar.xz     the shared libraries the OpenBLAS addon links (libopenblas.so.0 and
+#                          its Fortran runtime), which that machine's image does not list: with
+#                          them `blas` and `cuda` load there (LD_LIBRARY_PATH)
 # .gpu/gl/*.deb            the Vulkan loader (libvulkan1), the GL vendor-neutral libraries the
 #                          NVIDIA ICD loads, as the device notes advise: that
 #                          machine's driver ships an ICD but possibly no loader
@@ -26,6 +29,16 @@ if [ ! -f .gpu/node.version ] || [ "$(cat .gpu/node.version)" != "$(node -v)" ];
   node -v > .gpu/node.version
 fi
 
+addon=packages/backends/native/build/Release/moepp_blas.node
+if [ -f "$addon" ]; then
+  libs=$(mktemp -d)
+  # The addon's own libraries by soname (not libc, libm, libstdc++: every Linux has those).
+  ldd "$addon" | awk '/libopenblas|libgfortran|libquadmath/ { print $1, $3 }' | while read -r soname path; do cp -L "$path" "$libs/$soname"; done
+  tar -C "$libs" -cf - . | xz -T1 -6 > .gpu/openblas.tar.xz.partial
+  mv .gpu/openblas.tar.xz.partial .gpu/openblas.tar.xz
+  rm -rf "$libs"
+fi
+
 if ! ls .gpu/gl/libvulkan1_*.deb >/dev/null 2>&1; then
   lists=$(mktemp -d)
   mkdir -p "$lists/partial"
@@ -35,5 +48,5 @@ if ! ls .gpu/gl/libvulkan1_*.deb >/dev/null 2>&1; then
   rm -rf "$lists"
 fi
 
-du -b .gpu/moepp-dist.tar.xz .gpu/node.xz .gpu/gl | awk '{ printf "%-28s %6.1f MiB\n", $2, $1 / 1048576 }'
+du -b .gpu/moepp-dist.tar.xz .gpu/node.xz .gpu/openblas.tar.xz .gpu/gl | awk '{ printf "%-28s %6.1f MiB\n", $2, $1 / 1048576 }'
 du -cb .gpu | tail -1 | awk '{ printf "carry .gpu total %.1f MiB (limit 64 MiB with the working tree)\n", $1 / 1048576 }'

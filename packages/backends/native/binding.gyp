@@ -15,7 +15,7 @@
     },
     {
       "target_name": "moepp_blas",
-      "sources": ["src/moepp_blas.cc", "src/adamw.cc", "src/row_ops.cc", "src/rms_norm.cc", "src/swiglu.cc", "src/causal_attention.cc", "src/packed_gemm.cc", "src/packed_swiglu_expert.cc"],
+      "sources": ["src/moepp_blas.cc", "src/adamw.cc", "src/row_ops.cc", "src/rms_norm.cc", "src/swiglu.cc", "src/causal_attention.cc", "src/packed_gemm.cc", "src/packed_swiglu_expert.cc", "src/cuda_gemm.cc"],
       "dependencies": ["moepp_fast_math"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -32,7 +32,8 @@
         "-lopenblas",
         "-Wl,-rpath,<!(node -p \"process.env.MOEPP_OPENBLAS_LIBDIR\")",
         "-lmvec",
-        "-lm"
+        "-lm",
+        "-ldl"
       ]
     }
   ]

@@ -1,6 +1,6 @@
 // moepp_blas: cblas_sgemm of the system OpenBLAS on typed-array views, for the `blas` kernels of
 // @moepp/backends (src/blas/), and the non-GEMM kernels of a training step (training_math.h,
-// layer_math.h).
+// layer_math.h), and the `cuda` route's cuBLAS products (cuda_gemm.h, opened at run time).
 // The views usually alias the wasm heap (an ArrayBuffer, or a SharedArrayBuffer for the threaded
 // build), so results are written in place without copies. Every offset and size is checked
 // against the views before native code sees a pointer: a wrong shape from JS must raise an
@@ -8,6 +8,7 @@
 #include <napi.h>
 #include <cblas.h>
 
+#include "cuda_gemm.h"
 #include "layer_math.h"
 #include "packed_gemm.h"
 #include "packed_swiglu_expert.h"
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -47,52 +49,138 @@ bool ReadDim(const Napi::Value& v, int64_t* out) {
   return true;
 }
 
+// The arguments of sgemmBatch and cudaSgemmBatch, checked: every entry inside its array.
+struct GemmBatchArgs {
+  bool transA, transB;
+  int64_t m, n, k;
+  const float* a;
+  const int32_t* aOffsets;
+  const float* b;
+  const int32_t* bOffsets;
+  size_t batch;
+  float* c;
+};
+
+bool ReadGemmBatch(const Napi::CallbackInfo& info, const char* name, GemmBatchArgs* out, std::string* why) {
+  if (info.Length() != 10) return *why = std::string(name) + " takes 10 arguments", false;
+  if (!info[0].IsBoolean() || !info[1].IsBoolean()) return *why = "transA and transB must be booleans", false;
+  out->transA = info[0].As<Napi::Boolean>().Value();
+  out->transB = info[1].As<Napi::Boolean>().Value();
+  if (!ReadDim(info[2], &out->m) || !ReadDim(info[3], &out->n) || !ReadDim(info[4], &out->k)) return *why = "m, n, k must be integers in [0, 2^31)", false;
+  if (!IsFloat32Array(info[5]) || !IsFloat32Array(info[7]) || !IsFloat32Array(info[9])) return *why = "a, b and c must be Float32Arrays", false;
+  if (!IsInt32Array(info[6]) || !IsInt32Array(info[8])) return *why = "aOffsets and bOffsets must be Int32Arrays", false;
+  auto a = info[5].As<Napi::Float32Array>();
+  auto b = info[7].As<Napi::Float32Array>();
+  auto c = info[9].As<Napi::Float32Array>();
+  auto aOffsets = info[6].As<Napi::Int32Array>();
+  auto bOffsets = info[8].As<Napi::Int32Array>();
+  out->batch = aOffsets.ElementLength();
+  if (bOffsets.ElementLength() != out->batch) return *why = "aOffsets and bOffsets must have the same length", false;
+  const uint64_t mk = static_cast<uint64_t>(out->m) * out->k, kn = static_cast<uint64_t>(out->k) * out->n, mn = static_cast<uint64_t>(out->m) * out->n;
+  if (static_cast<uint64_t>(out->batch) * mn > c.ElementLength()) return *why = "c is smaller than batch · m · n", false;
+  for (size_t i = 0; i < out->batch; i++) {
+    const int64_t ao = aOffsets[i], bo = bOffsets[i];
+    if (ao < 0 || static_cast<uint64_t>(ao) + mk > a.ElementLength()) return *why = "an entry of a lies outside the array", false;
+    if (bo < 0 || static_cast<uint64_t>(bo) + kn > b.ElementLength()) return *why = "an entry of b lies outside the array", false;
+  }
+  out->a = a.Data();
+  out->b = b.Data();
+  out->c = c.Data();
+  out->aOffsets = aOffsets.Data();
+  out->bOffsets = bOffsets.Data();
+  return true;
+}
+
+// The products with nothing to multiply: an empty C, or k = 0 (C is zeros). True when handled.
+bool EmptyGemm(const GemmBatchArgs& g) {
+  const size_t mn = static_cast<size_t>(g.m * g.n);
+  if (mn != 0 && g.k == 0) std::memset(g.c, 0, g.batch * mn * sizeof(float));
+  return mn == 0 || g.k == 0;
+}
+
 // sgemmBatch(transA, transB, m, n, k, a, aOffsets, b, bOffsets, c): for each entry i,
 //   C_i (m, n) = op(A_i) · op(B_i), row-major, where A_i starts at a[aOffsets[i]], B_i at
 //   b[bOffsets[i]] and C_i at c[i·m·n]; op transposes when the flag is set (A_i stored (k, m),
 //   B_i stored (n, k)). Broadcast batches repeat an offset. c is overwritten (beta = 0).
 Napi::Value SgemmBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 10) return Fail(env, "sgemmBatch takes 10 arguments");
-  if (!info[0].IsBoolean() || !info[1].IsBoolean()) return Fail(env, "transA and transB must be booleans");
-  const bool transA = info[0].As<Napi::Boolean>().Value();
-  const bool transB = info[1].As<Napi::Boolean>().Value();
-  int64_t m, n, k;
-  if (!ReadDim(info[2], &m) || !ReadDim(info[3], &n) || !ReadDim(info[4], &k)) return Fail(env, "m, n, k must be integers in [0, 2^31)");
-  if (!IsFloat32Array(info[5]) || !IsFloat32Array(info[7]) || !IsFloat32Array(info[9])) return Fail(env, "a, b and c must be Float32Arrays");
-  if (!IsInt32Array(info[6]) || !IsInt32Array(info[8])) return Fail(env, "aOffsets and bOffsets must be Int32Arrays");
-  auto a = info[5].As<Napi::Float32Array>();
-  auto b = info[7].As<Napi::Float32Array>();
-  auto c = info[9].As<Napi::Float32Array>();
-  auto aOffsets = info[6].As<Napi::Int32Array>();
-  auto bOffsets = info[8].As<Napi::Int32Array>();
-  const size_t batch = aOffsets.ElementLength();
-  if (bOffsets.ElementLength() != batch) return Fail(env, "aOffsets and bOffsets must have the same length");
-  const uint64_t mk = static_cast<uint64_t>(m) * k, kn = static_cast<uint64_t>(k) * n, mn = static_cast<uint64_t>(m) * n;
-  if (static_cast<uint64_t>(batch) * mn > c.ElementLength()) return Fail(env, "c is smaller than batch · m · n");
-  for (size_t i = 0; i < batch; i++) {
-    const int64_t ao = aOffsets[i], bo = bOffsets[i];
-    if (ao < 0 || static_cast<uint64_t>(ao) + mk > a.ElementLength()) return Fail(env, "an entry of a lies outside the array");
-    if (bo < 0 || static_cast<uint64_t>(bo) + kn > b.ElementLength()) return Fail(env, "an entry of b lies outside the array");
-  }
-  if (mn == 0) return env.Undefined();
-  float* cData = c.Data();
-  if (k == 0) {
-    std::memset(cData, 0, static_cast<size_t>(batch * mn) * sizeof(float));
-    return env.Undefined();
-  }
-  const float* aData = a.Data();
-  const float* bData = b.Data();
+  GemmBatchArgs g;
+  std::string why;
+  if (!ReadGemmBatch(info, "sgemmBatch", &g, &why)) return Fail(env, why);
+  if (EmptyGemm(g)) return env.Undefined();
+  const size_t mn = static_cast<size_t>(g.m * g.n);
   // Leading dimensions of the row-major stored operands (at least 1, as BLAS requires).
-  const int lda = static_cast<int>(transA ? m : k);
-  const int ldb = static_cast<int>(transB ? k : n);
-  for (size_t i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f,
-                aData + aOffsets[i], lda > 0 ? lda : 1, bData + bOffsets[i], ldb > 0 ? ldb : 1,
-                0.0f, cData + i * mn, static_cast<int>(n > 0 ? n : 1));
+  const int lda = static_cast<int>(g.transA ? g.m : g.k);
+  const int ldb = static_cast<int>(g.transB ? g.k : g.n);
+  for (size_t i = 0; i < g.batch; i++) {
+    cblas_sgemm(CblasRowMajor, g.transA ? CblasTrans : CblasNoTrans, g.transB ? CblasTrans : CblasNoTrans,
+                static_cast<int>(g.m), static_cast<int>(g.n), static_cast<int>(g.k), 1.0f,
+                g.a + g.aOffsets[i], lda > 0 ? lda : 1, g.b + g.bOffsets[i], ldb > 0 ? ldb : 1,
+                0.0f, g.c + i * mn, static_cast<int>(g.n > 0 ? g.n : 1));
   }
   return env.Undefined();
+}
+
+// cudaOpen(dirs): opens the CUDA runtime and cuBLAS (each folder of dirs first, then the loader's
+// search path) and device 0 (cuda_gemm.h). Returns { ok: true, device, computeCapability, … } or
+// { ok: false, reason }.
+Napi::Value CudaOpenJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsArray()) return Fail(env, "cudaOpen takes one array of folder paths");
+  auto array = info[0].As<Napi::Array>();
+  std::vector<std::string> dirs;
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value v = array.Get(i);
+    if (!v.IsString()) return Fail(env, "cudaOpen: every folder must be a string");
+    dirs.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  moepp::CudaDeviceInfo device;
+  std::string why;
+  Napi::Object out = Napi::Object::New(env);
+  const bool ok = moepp::CudaOpen(dirs, &device, &why);
+  out.Set("ok", Napi::Boolean::New(env, ok));
+  if (!ok) {
+    out.Set("reason", Napi::String::New(env, why));
+    return out;
+  }
+  out.Set("device", Napi::String::New(env, device.device));
+  out.Set("computeCapability", Napi::String::New(env, std::to_string(device.ccMajor) + "." + std::to_string(device.ccMinor)));
+  out.Set("memoryMiB", Napi::Number::New(env, device.memoryMiB));
+  out.Set("runtimeVersion", Napi::Number::New(env, device.runtimeVersion));
+  out.Set("driverVersion", Napi::Number::New(env, device.driverVersion));
+  out.Set("cublasVersion", Napi::Number::New(env, device.cublasVersion));
+  out.Set("cudart", Napi::String::New(env, device.cudartPath));
+  out.Set("cublas", Napi::String::New(env, device.cublasPath));
+  return out;
+}
+
+// cudaSgemmBatch: sgemmBatch's contract and checks, computed by cuBLAS on the GPU (cuda_gemm.h).
+Napi::Value CudaSgemmBatchJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GemmBatchArgs g;
+  std::string why;
+  if (!ReadGemmBatch(info, "cudaSgemmBatch", &g, &why)) return Fail(env, why);
+  if (EmptyGemm(g)) return env.Undefined();
+  if (!moepp::CudaSgemmBatch(g.transA, g.transB, g.m, g.n, g.k, g.a, g.aOffsets, g.b, g.bOffsets, g.batch, g.c, &why)) return Fail(env, "cudaSgemmBatch: " + why);
+  return env.Undefined();
+}
+
+// cudaLastTimings(): seconds and bytes of the last cudaSgemmBatch's copies and products.
+Napi::Value CudaLastTimingsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const moepp::CudaTimings t = moepp::CudaLastTimings();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("upload", Napi::Number::New(env, t.upload));
+  out.Set("compute", Napi::Number::New(env, t.compute));
+  out.Set("download", Napi::Number::New(env, t.download));
+  out.Set("bytesUp", Napi::Number::New(env, t.bytesUp));
+  out.Set("bytesDown", Napi::Number::New(env, t.bytesDown));
+  return out;
+}
+
+Napi::Value CudaCloseJs(const Napi::CallbackInfo& info) {
+  moepp::CudaClose();
+  return info.Env().Undefined();
 }
 
 // softmaxCrossEntropy(logits, targets, rows, cols, loss, lse): per row, lse = log Σ exp(logits)
@@ -528,6 +616,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("packWeight", Napi::Function::New(env, PackWeight, "packWeight"));
   exports.Set("gemmPacked", Napi::Function::New(env, GemmPacked, "gemmPacked"));
   exports.Set("packedSwiGluExpert", Napi::Function::New(env, PackedSwiGluExpert, "packedSwiGluExpert"));
+  exports.Set("cudaOpen", Napi::Function::New(env, CudaOpenJs, "cudaOpen"));
+  exports.Set("cudaSgemmBatch", Napi::Function::New(env, CudaSgemmBatchJs, "cudaSgemmBatch"));
+  exports.Set("cudaLastTimings", Napi::Function::New(env, CudaLastTimingsJs, "cudaLastTimings"));
+  exports.Set("cudaClose", Napi::Function::New(env, CudaCloseJs, "cudaClose"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

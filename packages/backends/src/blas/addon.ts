@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { CudaDevice, GpuProducts } from '../cuda/cuda-products.ts';
 import type { RowOps } from '../row-ops.ts';
 
 const require = createRequire(import.meta.url);
@@ -67,6 +68,19 @@ export interface BlasAddon {
    * `packWeight` (gate and up (d, hidden), down (hidden, d)); one thread (native/src/packed_swiglu_expert.h).
    */
   packedSwiGluExpert(x: Float32Array, index: Int32Array, weightIndex: Int32Array, w: Float32Array, gate: Float32Array, up: Float32Array, down: Float32Array, d: number, hidden: number, out: Float32Array): void;
+  /**
+   * Opens the CUDA runtime and cuBLAS (from the first of dirs that holds them, else the loader's
+   * search path) and GPU 0, for the `cuda` route (native/src/cuda_gemm.h); never throws.
+   */
+  cudaOpen(dirs: string[]): ({ ok: true } & CudaDevice) | { ok: false; reason: string };
+  /** `sgemmBatch`'s contract, computed by cuBLAS: operands copied to the GPU, the result back. Throws when the route is not open or CUDA fails. */
+  cudaSgemmBatch(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, aOffsets: Int32Array, b: Float32Array, bOffsets: Int32Array, c: Float32Array): void;
+  /** Seconds and bytes of the last `cudaSgemmBatch`'s copies and products. */
+  cudaLastTimings(): { upload: number; compute: number; download: number; bytesUp: number; bytesDown: number };
+  /** Frees the route's GPU buffers and cuBLAS handle. */
+  cudaClose(): void;
+  /** Set only on the `cuda` configuration's addon (cuda-products.ts): its routing of products to the GPU. */
+  gpuProducts?: GpuProducts;
   /** Sets OpenBLAS's thread count; returns the count OpenBLAS then reports. */
   setNumThreads(threads: number): number;
   getNumThreads(): number;

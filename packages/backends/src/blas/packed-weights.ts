@@ -45,6 +45,7 @@ export function packedSize(k: number, n: number): number {
 /** Why products cannot use packed weights now, or null when they can. */
 export function packedWeightsUnavailable(addon: BlasAddon | null = blasKernelsAddon()): string | null {
   if (!addon || tf.getBackend() !== 'wasm') return 'the blas kernels are not registered';
+  if (addon.gpuProducts) return 'the products run on the GPU (cuda), which packed weights do not reach';
   if (!addon.packedGemmSupported()) return 'this CPU lacks AVX2/FMA, which the packed kernel needs';
   if (addon.getNumThreads() !== 1) return `OpenBLAS runs ${addon.getNumThreads()} threads and the packed kernel one, so OpenBLAS's own packing is faster`;
   return null;
@@ -103,10 +104,11 @@ export function packedWeightOf(dataId: object): PackedWeight | undefined {
 
 /**
  * The pack a product may use now for the tensor with this dataId as its (k, n) right operand: held,
- * of that shape (the same data under another shape, a reshape, is not the packed weight), and
- * OpenBLAS on one thread (with more, OpenBLAS's own packing is the faster choice).
+ * of that shape (the same data under another shape, a reshape, is not the packed weight),
+ * OpenBLAS on one thread (with more, OpenBLAS's own packing is the faster choice), and the
+ * products not on the GPU (`cuda`).
  */
 export function usablePack(addon: BlasAddon, dataId: object, k: number, n: number): PackedWeight | undefined {
   const pack = packs.get(dataId)?.pack;
-  return pack && pack.k === k && pack.n === n && addon.getNumThreads() === 1 ? pack : undefined;
+  return pack && pack.k === k && pack.n === n && addon.getNumThreads() === 1 && !addon.gpuProducts ? pack : undefined;
 }

@@ -17,6 +17,7 @@ import { describeEnvironment } from '../runs/environment.ts';
 const missingBlas = () => ({ ok: false as const, reason: 'the OpenBLAS addon is not built (simulated)' });
 /** A machine without a GPU, whatever this one has: `auto` would rightly prefer a working one. */
 const noGpu = async () => ({ ok: false as const, reason: 'Dawn found no GPU adapter (simulated)' });
+const noCuda = () => ({ ok: false as const, reason: 'the CUDA runtime (libcudart.so.13 or .12) was not found (simulated)' });
 const blas = loadBlasAddon();
 
 function nativeAddonInstalled(): boolean {
@@ -43,17 +44,17 @@ describe('selectBackend: blas', () => {
       'notice: blas (OpenBLAS GEMM) unavailable: the OpenBLAS addon is not built (simulated); using wasm. ' +
         'To enable it: apt-get install libopenblas-dev libopenblas-pthread-dev build-essential, then pnpm build:native.',
     );
-    expect(warnings).toEqual([b.webgpuNotice, b.notice]); // once each
+    expect(warnings).toEqual([b.cudaNotice, b.webgpuNotice, b.notice]); // once each
     expect(b.detail).toContain('blas unavailable (the OpenBLAS addon is not built (simulated))');
-    expect(b.description).toMatch(/; blas: OpenBLAS addon not available$/);
+    expect(b.description).toMatch(/ — auto; cuda, blas: OpenBLAS addon not available; /);
   });
 
   it.runIf(withoutNative)('MOEPP_BLAS_ADDON pointing at a missing file is a missing addon too', async () => {
     const warnings: string[] = [];
     const b = await selectBackend({ env: { MOEPP_BLAS_ADDON: '/nonexistent/moepp_blas.node' }, threads: 1, initWebGpu: noGpu, gpuDevicePresent: () => true, warn: (line) => warnings.push(line) });
     expect(b.backend).toBe('wasm');
-    expect(warnings).toHaveLength(2);
-    expect(warnings[1]).toContain('the OpenBLAS addon is not built (/nonexistent/moepp_blas.node does not exist)');
+    expect(warnings).toHaveLength(3);
+    expect(warnings[2]).toContain('the OpenBLAS addon is not built (/nonexistent/moepp_blas.node does not exist)');
   });
 
   it('an explicit blas request without the addon fails with the reason and what to install, in one line', async () => {
@@ -77,7 +78,7 @@ describe('selectBackend: blas', () => {
   it.runIf(blas.ok && withoutNative)('auto picks blas when the addon loads: OpenBLAS threads from --threads, read back from the library, recorded in the run environment', async () => {
     if (!blas.ok) return;
     const warnings: string[] = [];
-    const b = await selectBackend({ env: {}, threads: 2, initWebGpu: noGpu, gpuDevicePresent: () => true, warn: (line) => warnings.push(line) });
+    const b = await selectBackend({ env: {}, threads: 2, initWebGpu: noGpu, openCuda: noCuda, gpuDevicePresent: () => true, warn: (line) => warnings.push(line) });
     expect(b.backend).toBe('blas');
     expect(b.tfjsBackend).toBe('wasm'); // heap-io and core's host paths recognise the heap by this name
     expect(tf.getBackend()).toBe('wasm');
@@ -88,8 +89,9 @@ describe('selectBackend: blas', () => {
     expect(b.blasLibrary).toMatch(/^OpenBLAS /);
     expect(b.patches).toContain('BatchMatMul');
     expect(b.notice).toBeUndefined();
-    expect(warnings).toEqual([b.webgpuNotice]);
-    expect(b.description).toMatch(/^blas \(OpenBLAS GEMM, 2 threads, 10 fused training kernels, wasm SIMD, 1 thread, \d+ kernel patches\) — auto; webgpu: no GPU adapter; tensorflow-gpu, tensorflow: libtensorflow not installed$/);
+    expect(warnings).toEqual([b.cudaNotice, b.webgpuNotice]);
+    expect(b.cudaNotice).toBe('notice: cuda (cuBLAS GEMM) unavailable: the CUDA runtime (libcudart.so.13 or .12) was not found (simulated); using blas.');
+    expect(b.description).toMatch(/^blas \(OpenBLAS GEMM, 2 threads, 10 fused training kernels, wasm SIMD, 1 thread, \d+ kernel patches\) — auto; cuda: CUDA libraries not found; webgpu: no GPU adapter; tensorflow-gpu, tensorflow: libtensorflow not installed$/);
     const env = describeEnvironment(b, 7);
     expect(env).toMatchObject({ backend: 'blas', threads: 2, wasmThreads: 1, seed: 7 });
     expect(env.blasLibrary).toMatch(/^OpenBLAS /);

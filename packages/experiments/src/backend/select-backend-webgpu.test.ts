@@ -63,7 +63,7 @@ describe('selectBackend: webgpu', () => {
     expect(b.webgpuNotice).toMatch(/^notice: webgpu \(GPU\) unavailable: .+; using wasm\.$/);
     expect(b.webgpuNotice).not.toContain('\n');
     expect(warnings[0]).toBe(b.webgpuNotice);
-    expect(b.detail).toMatch(/^auto; webgpu unavailable \(/);
+    expect(b.detail).toMatch(/^auto; cuda unavailable \(.+\); webgpu unavailable \(/);
   });
 
   it.runIf(!realGpu.ok)('an explicit webgpu without a GPU adapter is one line saying why and what to use instead', async () => {
@@ -102,7 +102,9 @@ describe('selectBackend: webgpu', () => {
     expect(tf.getBackend()).toBe('stand-in-gpu');
     expect(b.selfCheckError).toBeLessThanOrEqual(SELF_CHECK_TOLERANCE);
     expect(b.webgpuNotice).toBeUndefined();
-    expect(b.description).toMatch(/^webgpu \(WebGPU on nvidia hopper \(NVIDIA H200 \(stand-in\)\), self-check \d\.\de[-+]\d+ of cpu\) — auto$/);
+    // cuda, tried first on a GPU machine, runs on the (here missing) OpenBLAS addon.
+    expect(b.cudaNotice).toMatch(/^notice: cuda \(cuBLAS GEMM\) unavailable: it runs on the OpenBLAS addon, which is not available .+; using webgpu\.$/);
+    expect(b.description).toMatch(/^webgpu \(WebGPU on nvidia hopper \(NVIDIA H200 \(stand-in\)\), self-check \d\.\de[-+]\d+ of cpu\) — auto; cuda: OpenBLAS addon not available$/);
     expect(selectExecutor(b.backend, undefined, {})).toBe('tf-ops');
     expect(describeEnvironment(b, 1)).toMatchObject({ backend: 'webgpu', threads: 1, gpuAdapter: 'nvidia hopper (NVIDIA H200 (stand-in))' });
     await tf.setBackend('wasm');

@@ -42,10 +42,11 @@ describe('selectBackend', () => {
     expect(b.simd).toBe(true);
     expect(b.patches).toContain('BatchMatMul');
     expect(b.patches).toContain('UnsortedSegmentSum');
-    expect(b.detail).toMatch(/^auto; webgpu unavailable \(Dawn found no GPU adapter \(simulated\)\); tensorflow-gpu unavailable \(.*tfjs-node-gpu.*\); tensorflow unavailable \(.*tfjs-node.*\); blas unavailable \(the OpenBLAS addon is not built \(simulated\)\)$/);
-    expect(b.description).toMatch(/^wasm \(SIMD, 2 threads, \d+ kernel patches\) — auto; webgpu: no GPU adapter; tensorflow-gpu, tensorflow: libtensorflow not installed; blas: OpenBLAS addon not available$/);
+    expect(b.detail).toMatch(/^auto; cuda unavailable \(it runs on the OpenBLAS addon, which is not available \(the OpenBLAS addon is not built \(simulated\)\)\); webgpu unavailable \(Dawn found no GPU adapter \(simulated\)\); tensorflow-gpu unavailable \(.*tfjs-node-gpu.*\); tensorflow unavailable \(.*tfjs-node.*\); blas unavailable \(the OpenBLAS addon is not built \(simulated\)\)$/);
+    expect(b.description).toMatch(/^wasm \(SIMD, 2 threads, \d+ kernel patches\) — auto; cuda, blas: OpenBLAS addon not available; webgpu: no GPU adapter; tensorflow-gpu, tensorflow: libtensorflow not installed$/);
     expect(b.description).not.toContain('\n');
-    expect(warnings).toEqual([b.webgpuNotice, b.notice]);
+    expect(warnings).toEqual([b.cudaNotice, b.webgpuNotice, b.notice]);
+    expect(b.cudaNotice).toBe('notice: cuda (cuBLAS GEMM) unavailable: it runs on the OpenBLAS addon, which is not available (the OpenBLAS addon is not built (simulated)); using wasm.');
     expect(b.webgpuNotice).toBe('notice: webgpu (GPU) unavailable: Dawn found no GPU adapter (simulated); using wasm.');
   });
 

@@ -1,9 +1,12 @@
 /**
  * Run-time backend selection for the CLI, benchmarks and runs.
  *
- * `auto` takes the fastest backend that loads here: a GPU through WebGPU (`webgpu`: tfjs's WebGPU
- * backend on Dawn, see @moepp/backends' init-webgpu) where a GPU device node exists (gpu-device.ts), Dawn finds a hardware adapter and the
- * backend passes a numeric self-check against `cpu` (backend-self-check.ts), native TensorFlow
+ * `auto` takes the fastest backend that loads here. Where a GPU device node exists (gpu-device.ts):
+ * first `cuda` — the `blas` configuration below with its larger products on cuBLAS (see
+ * @moepp/backends' cuda-products), where the addon finds the CUDA runtime and cuBLAS and GPU 0 —
+ * then a GPU through WebGPU (`webgpu`: tfjs's WebGPU backend on Dawn, see @moepp/backends'
+ * init-webgpu) where Dawn finds a hardware adapter; either only when it passes a numeric
+ * self-check against `cpu` (backend-self-check.ts). Then native TensorFlow
  * with CUDA (`@tensorflow/tfjs-node-gpu`), native TensorFlow on the CPU (`@tensorflow/tfjs-node`), then
  * `blas` — WebAssembly with the kernel patches of @moepp/backends, OpenBLAS GEMM kernels over it
  * and the addon's fused training kernels (AdamW, clip norm, cross-entropy, RMSNorm, SwiGLU, causal attention) — when the addon loads, then plain WebAssembly (`wasm`), then plain JS (`cpu`).
@@ -32,6 +35,10 @@ import { dirname, join } from 'node:path';
 import {
   adapterLabel,
   BLAS_INSTALL_HINT,
+  blasKernelsAddon,
+  cudaLibraryDirs,
+  cudaProductsAddon,
+  openCuda,
   initWasmBackend,
   initWebGpu,
   loadBlasAddon,
@@ -41,16 +48,20 @@ import {
   setBlasThreads,
   TRAINING_KERNELS,
   unregisterBlasKernels,
+  type BlasAddon,
   type BlasAddonLoad,
+  type CudaDevice,
+  type CudaOpen,
+  type GpuCostModel,
   type WebGpuInit,
 } from '@moepp/backends';
-import { selfCheckBackend } from './backend-self-check.ts';
+import { selfCheckBackend, type SelfCheckResult } from './backend-self-check.ts';
 import { GPU_DEVICE_NODES, gpuDevicePresent } from './gpu-device.ts';
 
 const require = createRequire(import.meta.url);
 
 /** Values accepted by `--backend` and `MOEPP_BACKEND`. */
-export const BACKEND_CHOICES = ['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'blas', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'cuda', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'blas', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
@@ -85,6 +96,8 @@ export interface SelectBackendOptions {
   loadBlas?: () => BlasAddonLoad;
   /** Loads Dawn and registers tfjs's WebGPU backend (default: @moepp/backends' `initWebGpu`); tests inject a missing or a wrong one. */
   initWebGpu?: () => Promise<WebGpuInit>;
+  /** Opens the CUDA runtime and cuBLAS through the addon (default: @moepp/backends' `openCuda` on `cudaLibraryDirs`, which reads `MOEPP_CUDA_LIBS`); tests open stand-ins. */
+  openCuda?: (addon: BlasAddon) => CudaOpen;
   /** Whether this machine has a GPU device node (default: `gpuDevicePresent`); tests inject one. */
   gpuDevicePresent?: () => boolean;
   /** Where the one-line fallback notice goes (default: `console.warn`). */
@@ -96,22 +109,28 @@ export interface SelectedBackend {
   backend: BackendName;
   /** tfjs's name for it (`tf.getBackend()`): `tensorflow` for both native packages. */
   tfjsBackend: string;
-  /** Threads doing the arithmetic (wasm: XNNPACK's pool; blas: OpenBLAS's, as it reports them; native: TensorFlow's own pool; webgpu: 1, the one driving the GPU). */
+  /** Threads doing the arithmetic (wasm: XNNPACK's pool; blas and cuda: OpenBLAS's, as it reports them; native: TensorFlow's own pool; webgpu: 1, the one driving the GPU). */
   threads: number;
-  /** blas only: XNNPACK's threads for the ops left on wasm. */
+  /** blas and cuda: XNNPACK's threads for the ops left on wasm. */
   wasmThreads?: number;
-  /** blas only: the OpenBLAS library loaded (`openblas_get_config()`). */
+  /** blas and cuda: the OpenBLAS library loaded (`openblas_get_config()`). */
   blasLibrary?: string;
+  /** cuda only: the GPU and libraries, and the size from which products go to the GPU. */
+  cuda?: CudaDevice & { costModel: GpuCostModel };
   /** wasm and blas: whether the SIMD build runs. */
   simd?: boolean;
-  /** webgpu only: the GPU adapter Dawn chose, in one line. */
+  /** webgpu: the GPU adapter Dawn chose; cuda: the GPU, its compute capability and the CUDA runtime and cuBLAS versions; in one line. */
   adapter?: string;
-  /** webgpu only: the self-check's largest error relative to `cpu` (within SELF_CHECK_TOLERANCE, else selection failed). */
+  /** webgpu and cuda: the self-check's largest error relative to `cpu` (within SELF_CHECK_TOLERANCE, else selection failed). */
   selfCheckError?: number;
+  /** webgpu and cuda: that self-check case by case (for cuda, run with every product on the GPU). */
+  selfCheck?: SelfCheckResult;
   /** Kernel patches applied (wasm, blas), empty otherwise. */
   patches: string[];
   /** One line on what `auto` skipped that could be installed (the OpenBLAS addon), also sent to `warn`. */
   notice?: string;
+  /** One line saying that `auto` could not use cuBLAS on a machine with a GPU (and why), also sent to `warn`, first. */
+  cudaNotice?: string;
   /** One line saying that `auto` found no usable GPU (and why), also sent to `warn`, before `notice`. */
   webgpuNotice?: string;
   /** How the choice was made: what was requested, what was tried and why it failed. */
@@ -161,6 +180,76 @@ async function tryNative(native: NativePackage): Promise<string | null> {
   return null;
 }
 
+/** wasm on one thread, the BLAS kernels calling `kernelAddon` (the addon itself, or `cuda`'s routing of it), OpenBLAS on `threads`. */
+async function initBlasConfiguration(addon: BlasAddon, kernelAddon: BlasAddon, threads: number): Promise<{ backend: Omit<SelectedBackend, 'description' | 'tfjsBackend' | 'detail'>; note?: string }> {
+  const info = await initWasmBackend({ threads: BLAS_WASM_THREADS });
+  // Registration is idempotent per addon: `blas` after `cuda` (or the reverse) in one process re-registers.
+  if (blasKernelsAddon() !== kernelAddon) unregisterBlasKernels();
+  registerBlasKernels(kernelAddon);
+  const blasThreads = setBlasThreads(addon, threads);
+  const note = [info.note, blasThreads !== threads ? `OpenBLAS uses ${blasThreads} of the ${threads} threads asked for` : undefined].filter(Boolean).join('; ');
+  return {
+    backend: { backend: 'blas', threads: blasThreads, wasmThreads: info.threads, blasLibrary: addon.info().config, simd: info.simd, patches: patchWasmKernels() },
+    note: note || undefined,
+  };
+}
+
+/**
+ * `cuda`: the OpenBLAS addon, the CUDA libraries and GPU 0 opened, the `blas` configuration with
+ * the routed addon, and the self-check with every product on the GPU. Returns the selection, or
+ * why it cannot be used; wrong numbers are a BackendError.
+ */
+async function tryCuda(blas: BlasAddonLoad, openCuda: (addon: BlasAddon) => CudaOpen, threads: number): Promise<{ backend: Omit<SelectedBackend, 'description' | 'tfjsBackend' | 'detail'>; note?: string } | string> {
+  if (!blas.ok) return `it runs on the OpenBLAS addon, which is not available (${blas.reason})`;
+  const open = openCuda(blas.addon);
+  if (!open.ok) return open.reason;
+  const routed = cudaProductsAddon(blas.addon);
+  let configured: Awaited<ReturnType<typeof initBlasConfiguration>>;
+  try {
+    configured = await initBlasConfiguration(blas.addon, routed, threads);
+  } catch (e) {
+    unregisterBlasKernels();
+    return `the blas configuration under it failed to initialise: ${firstLine(e)}`;
+  }
+  const label = `${open.device.device} (compute ${open.device.computeCapability})`;
+  routed.gpuProducts.all = true; // every product of the check on the GPU
+  const check = await selfCheckBackend('wasm').catch((e: unknown) => firstLine(e));
+  routed.gpuProducts.all = false;
+  if (typeof check === 'string') {
+    unregisterBlasKernels();
+    return `${label} opened but the self-check could not run: ${check}`;
+  }
+  if (!check.ok) {
+    unregisterBlasKernels();
+    throw new BackendError(
+      `backend "cuda" (${label}) fails its numeric self-check against cpu: ${check.worst.name} ` +
+        `${check.worst.error ? `threw (${check.worst.error})` : `has a max relative error of ${check.worst.relativeError.toExponential(2)} (tolerance ${check.tolerance})`}, so its results cannot be trusted; ` +
+        'use another backend: --backend blas or --backend wasm (or MOEPP_BACKEND=wasm).',
+    );
+  }
+  return {
+    backend: {
+      ...configured.backend,
+      backend: 'cuda',
+      adapter: `${label}, CUDA runtime ${cudaVersion(open.device.runtimeVersion)}, driver ${cudaVersion(open.device.driverVersion)}, cuBLAS ${cublasVersion(open.device.cublasVersion)}`,
+      cuda: { ...open.device, costModel: routed.gpuProducts.model },
+      selfCheckError: check.worst.relativeError,
+      selfCheck: check,
+    },
+    note: configured.note,
+  };
+}
+
+/** CUDA's 1000·major + 10·minor as "major.minor". */
+function cudaVersion(v: number): string {
+  return `${Math.floor(v / 1000)}.${Math.floor((v % 1000) / 10)}`;
+}
+
+/** cuBLAS's 10000·major + 100·minor + patch as "major.minor.patch". */
+function cublasVersion(v: number): string {
+  return `${Math.floor(v / 10000)}.${Math.floor((v % 10000) / 100)}.${v % 100}`;
+}
+
 function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0];
 }
@@ -183,6 +272,9 @@ function shortReason(why: string): string {
   if (why.includes('is not installed')) return 'package not installed';
   if (why.includes('OpenBLAS addon')) return 'OpenBLAS addon not available';
   if (why.includes('no GPU adapter')) return 'no GPU adapter';
+  if (why.includes('no GPU device')) return 'no GPU device';
+  if (/^(the CUDA runtime|cuBLAS) .*was not found/.test(why)) return 'CUDA libraries not found';
+  if (why.startsWith('no CUDA device')) return 'no CUDA device';
   return why.length > 60 ? `${why.slice(0, 57)}…` : why;
 }
 
@@ -195,6 +287,9 @@ function describe(s: Omit<SelectedBackend, 'description'>, how: string, failed: 
   } else if (s.backend === 'blas') {
     parts.push(`OpenBLAS GEMM, ${plural(s.threads)}`, `${Object.keys(TRAINING_KERNELS).length} fused training kernels`, `wasm ${s.simd ? 'SIMD' : 'no SIMD'}, ${plural(s.wasmThreads ?? 1)}`);
     if (s.patches.length) parts.push(`${s.patches.length} kernel patches`);
+  } else if (s.backend === 'cuda') {
+    const c = s.cuda;
+    parts.push(`cuBLAS on ${c?.device ?? 'unknown GPU'} (compute ${c?.computeCapability ?? '?'}) for products whose copies cost less than OpenBLAS`, `OpenBLAS for the rest, ${plural(s.threads)}`, `self-check ${(s.selfCheckError ?? Number.NaN).toExponential(1)} of cpu`);
   } else if (s.backend === 'webgpu') {
     parts.push(`WebGPU on ${s.adapter ?? 'unknown adapter'}`, `self-check ${(s.selfCheckError ?? Number.NaN).toExponential(1)} of cpu`);
   } else if (s.backend === 'cpu') {
@@ -233,19 +328,38 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   let blasMissing: string | undefined;
   // Why no GPU could be used, when `auto` had to skip `webgpu` for that.
   let webgpuMissing: string | undefined;
+  // Why cuBLAS could not be used on a machine with a GPU, when `auto` had to skip `cuda` for that.
+  let cudaMissing: string | undefined;
   const finish = (s: Omit<SelectedBackend, 'description' | 'tfjsBackend' | 'detail'>, note?: string): SelectedBackend => {
     const detail = [how, ...failed.map((f) => `${f.backend} unavailable (${f.why})`), ...(note ? [note] : [])].join('; ');
     const notice = blasMissing ? `notice: blas (OpenBLAS GEMM) unavailable: ${blasMissing}; using ${s.backend}. To enable it: ${BLAS_INSTALL_HINT}.` : undefined;
     const webgpuNotice = webgpuMissing ? `notice: webgpu (GPU) unavailable: ${webgpuMissing}; using ${s.backend}.` : undefined;
-    const full = { ...s, tfjsBackend: tf.getBackend(), detail, ...(notice ? { notice } : {}), ...(webgpuNotice ? { webgpuNotice } : {}) };
+    const cudaNotice = cudaMissing ? `notice: cuda (cuBLAS GEMM) unavailable: ${cudaMissing}; using ${s.backend}.` : undefined;
+    const full = { ...s, tfjsBackend: tf.getBackend(), detail, ...(notice ? { notice } : {}), ...(webgpuNotice ? { webgpuNotice } : {}), ...(cudaNotice ? { cudaNotice } : {}) };
+    if (cudaNotice) warn(cudaNotice);
     if (webgpuNotice) warn(webgpuNotice);
     if (notice) warn(notice);
     return { ...full, description: describe(full, [how, ...(note ? [note] : [])].join('; '), failed) };
   };
 
-  // Without a GPU device node `auto` does not load Dawn at all: it would only print its own
-  // Vulkan warnings and find nothing. Asked for by name, it is always tried.
+  // Without a GPU device node `auto` does not look for CUDA or load Dawn at all: Dawn would only
+  // print its own Vulkan warnings and find nothing. Asked for by name, each is always tried.
   const skipGpu = choice === 'auto' && !(options.gpuDevicePresent ?? gpuDevicePresent)();
+  if (choice === 'cuda' || (choice === 'auto' && !skipGpu)) {
+    const open = options.openCuda ?? ((addon: BlasAddon) => openCuda(addon, cudaLibraryDirs(env)));
+    const selected = await tryCuda(options.loadBlas ? options.loadBlas() : loadBlasAddon(env.MOEPP_BLAS_ADDON || undefined), open, threads);
+    if (typeof selected !== 'string') return finish(selected.backend, selected.note);
+    if (choice === 'cuda') {
+      throw new BackendError(
+        `backend "cuda" cannot be used: ${selected}. It needs the OpenBLAS addon, an NVIDIA GPU and the CUDA runtime and cuBLAS (set MOEPP_CUDA_LIBS to the folder holding libcudart.so and libcublas.so); ` +
+          'or use another backend: --backend blas or --backend wasm (or MOEPP_BACKEND=wasm).',
+      );
+    }
+    failed.push({ backend: 'cuda', why: selected });
+    cudaMissing = selected;
+  } else if (skipGpu) {
+    failed.push({ backend: 'cuda', why: `no GPU device (${GPU_DEVICE_NODES.join(', ')})` });
+  }
   if (choice === 'webgpu' || (choice === 'auto' && !skipGpu)) {
     const gpu = await (options.initWebGpu ?? initWebGpu)();
     let why: string;
@@ -263,7 +377,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
         );
       } else {
         if (!(await tf.setBackend(gpu.tfjsBackend))) throw new BackendError(`backend "webgpu" (${label}) passed its self-check but could not be activated`);
-        return finish({ backend: 'webgpu', threads: 1, adapter: label, selfCheckError: check.worst.relativeError, patches: [] });
+        return finish({ backend: 'webgpu', threads: 1, adapter: label, selfCheckError: check.worst.relativeError, selfCheck: check, patches: [] });
       }
     }
     if (choice === 'webgpu') {
@@ -298,14 +412,8 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     const blas = options.loadBlas ? options.loadBlas() : loadBlasAddon(env.MOEPP_BLAS_ADDON || undefined);
     if (blas.ok) {
       try {
-        const info = await initWasmBackend({ threads: BLAS_WASM_THREADS });
-        registerBlasKernels(blas.addon);
-        const blasThreads = setBlasThreads(blas.addon, threads);
-        const note = [info.note, blasThreads !== threads ? `OpenBLAS uses ${blasThreads} of the ${threads} threads asked for` : undefined].filter(Boolean).join('; ');
-        return finish(
-          { backend: 'blas', threads: blasThreads, wasmThreads: info.threads, blasLibrary: blas.addon.info().config, simd: info.simd, patches: patchWasmKernels() },
-          note || undefined,
-        );
+        const configured = await initBlasConfiguration(blas.addon, blas.addon, threads);
+        return finish(configured.backend, configured.note);
       } catch (e) {
         unregisterBlasKernels();
         if (choice === 'blas') throw new BackendError(`backend "blas" failed to initialise: ${firstLine(e)}. Use --backend wasm (or MOEPP_BACKEND=wasm) instead.`);

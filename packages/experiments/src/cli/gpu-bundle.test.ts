@@ -1,7 +1,8 @@
 /**
  * `pnpm gpu:bundle` as the GPU machine uses it: built into a folder outside the repository (so
  * nothing resolves from the repo's node_modules), then run from there with plain `node` — the
- * backend check, a webgpu request without a GPU, the blas fallback, and the smoke study.
+ * backend check, a webgpu request without a GPU, the blas fallback, the cuda route on the
+ * stand-in CUDA libraries (its check and its GEMM bench), and the smoke study.
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@moepp/run-format';
+import { loadBlasAddon } from '@moepp/backends';
+import { buildFakeCuda } from '@moepp/backends/testing/fake-cuda';
 
 const root = repoRoot();
 const dist = join(mkdtempSync(join(tmpdir(), 'moepp-bundle-')), 'dist');
@@ -30,7 +33,7 @@ describe('pnpm gpu:bundle', () => {
   it('builds the three CLIs with their wasm, native and data files, under the 64 MiB a GPU run carries', () => {
     expect(built.stderr).toBe('');
     expect(built.status).toBe(0);
-    for (const file of ['ablate.mjs', 'bench.mjs', 'backend-check.mjs', 'tfjs-backend-wasm-simd.wasm', 'experiments/default.yaml', 'experiments/presets/smoke.yaml']) {
+    for (const file of ['ablate.mjs', 'bench.mjs', 'backend-check.mjs', 'cuda-gemm.mjs', 'tfjs-backend-wasm-simd.wasm', 'experiments/default.yaml', 'experiments/presets/smoke.yaml']) {
       expect(existsSync(join(dist, file)), file).toBe(true);
     }
     const manifest = JSON.parse(readFileSync(join(dist, 'moepp-bundle.json'), 'utf8'));
@@ -62,6 +65,26 @@ describe('pnpm gpu:bundle', () => {
     expect(auto.stderr).toMatch(/^notice: webgpu \(GPU\) unavailable: .+; using wasm\.$/m);
     expect(auto.stderr).toMatch(/^notice: blas \(OpenBLAS GEMM\) unavailable: the OpenBLAS addon is not built \(.*no-such-addon\.node does not exist\); using wasm\. To enable it: .+$/m);
     expect(auto.stdout).toMatch(/^backend: wasm /m);
+  });
+
+  it.runIf(loadBlasAddon().ok)('cuda from the bundle: one error line without the CUDA libraries; on the stand-in ones the check passes and the GEMM bench runs', () => {
+    const missing = run('backend-check.mjs', ['--backend', 'cuda'], { MOEPP_CUDA_LIBS: join(dist, 'no-cuda-here') });
+    expect(missing.status).toBe(1);
+    const errors = missing.stderr.split('\n').filter((l) => l.startsWith('error: '));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^error: backend "cuda" cannot be used: .+; or use another backend: --backend blas or --backend wasm/);
+
+    const fake = buildFakeCuda();
+    if (!fake.ok) throw new Error(fake.reason);
+    const check = run('backend-check.mjs', ['--backend', 'cuda'], { MOEPP_CUDA_LIBS: fake.dir });
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/^backend: cuda \(cuBLAS on CUDA device 0 \(compute 9\.0\) .+\) — requested by --backend$/m);
+    expect(check.stdout).toContain('self-check against cpu: passed (tolerance 0.0001)');
+
+    const sweep = run('cuda-gemm.mjs', ['--threads', '1', '--reps', '1', '--max-mflop', '5'], { MOEPP_CUDA_LIBS: fake.dir });
+    expect(sweep.status, sweep.stderr).toBe(0);
+    expect(sweep.stdout).toMatch(/^\| square 64 \| \(64, 64, 64\) \| 0\.5 \|.+\| (GPU|CPU)( \(wrong\))? \| \d\.\de-\d+ \|$/m);
+    expect(sweep.stdout).toMatch(/^cost model \(predicted → measured here\): copies 12 → .+ GB\/s; .+ products sent to the slower side$/m);
   });
 
   it('trains the smoke study from the bundle, recording the commit it was built from', () => {
