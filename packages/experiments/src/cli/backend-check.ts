@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const selected = await selectBackend({ requested: opts.backend, threads: opts.threads === undefined ? undefined : Number(opts.threads) });
   console.log(`backend: ${selected.description}`);
   // A GPU backend's selection ran the check already (cuda's with every product on the GPU, which
-  // a second run here would send to OpenBLAS: the check's products are below its threshold).
+  // a second run here would send to OpenBLAS: the cost model keeps the check's small products on the CPU).
   const check = selected.selfCheck ?? (await selfCheckBackend(selected.tfjsBackend));
   for (const c of check.cases) console.log(`  ${c.relativeError <= check.tolerance ? 'ok  ' : 'FAIL'} ${c.name}: max relative error ${c.relativeError.toExponential(2)}${c.error ? ` (${c.error})` : ''}`);
   console.log(`self-check against cpu: ${check.ok ? 'passed' : 'FAILED'} (tolerance ${check.tolerance})`);
