@@ -112,7 +112,7 @@ bool Reserve(float** buffer, size_t* capacity, size_t floats, std::string* why) 
   if (*buffer) g.free(*buffer);
   *buffer = nullptr;
   *capacity = 0;
-  const size_t want = std::max(floats, floats + floats / 2);
+  const size_t want = floats + floats / 2;
   void* p = nullptr;
   const int status = g.malloc(&p, want * sizeof(float));
   if (status != 0) {
@@ -129,8 +129,6 @@ double Seconds(std::chrono::steady_clock::time_point from) {
 }
 
 }  // namespace
-
-bool CudaIsOpen() { return g.handle != nullptr; }
 
 // Unloads what a failed CudaOpen loaded, so that a later call (with other folders) starts afresh.
 bool Unload(bool result) {

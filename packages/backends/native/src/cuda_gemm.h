@@ -31,7 +31,6 @@ struct CudaDeviceInfo {
 // selects device 0 and creates a cuBLAS handle. Idempotent once it succeeded. On failure returns
 // false with *why naming the step ("libcublas.so.13 not found in …", "no CUDA device: …").
 bool CudaOpen(const std::vector<std::string>& dirs, CudaDeviceInfo* info, std::string* why);
-bool CudaIsOpen();
 // Frees the device buffers and the handle (the libraries stay loaded).
 void CudaClose();
 

@@ -8,6 +8,9 @@
  * measured by bench/gpu/run-on-device.sh (BENCHMARKS.md "GPU").
  */
 import { beforeAll, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { blas, describeBlas } from '../testing/blas-setup.ts';
 import { buildFakeCuda } from '../testing/fake-cuda.ts';
@@ -58,10 +61,18 @@ describeBlas('cuda route (stand-in CUDA libraries)', () => {
     expect(() => addon.cudaSgemmBatch(false, false, 2, 2, 1, x, new Int32Array(1), x, new Int32Array(1), x)).toThrow('cudaSgemmBatch: the CUDA route is not open');
   });
 
-  it('searches MOEPP_CUDA_LIBS first, each folder once', () => {
+  it('searches MOEPP_CUDA_LIBS first, each folder once, then the NVIDIA wheels of Pythons and virtual environments', () => {
     const dirs = cudaLibraryDirs({ MOEPP_CUDA_LIBS: '/a:/b:/a' });
     expect(dirs.slice(0, 2)).toEqual(['/a', '/b']);
     expect(dirs.filter((d) => d === '/a')).toHaveLength(1);
+    // As on the GPU machine: PyTorch's venv under /opt (CUDA 13 wheels), a system Python's CUDA 12 wheels.
+    const root = mkdtempSync(join(tmpdir(), 'moepp-python-'));
+    const venv = join(root, 'torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib');
+    const system = join(root, 'python3.11/dist-packages/nvidia/cublas/lib');
+    const notNvidia = join(root, 'other/lib/python3.12/site-packages/numpy');
+    for (const d of [venv, system, notNvidia]) mkdirSync(d, { recursive: true });
+    expect(cudaLibraryDirs({}, [root]).slice(0, 2).sort()).toEqual([system, venv].sort());
+    rmSync(root, { recursive: true });
   });
 
   it('opens the libraries from the folder given and reports the device', () => {

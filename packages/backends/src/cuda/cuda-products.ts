@@ -69,12 +69,15 @@ export function gpuWins(model: GpuCostModel, flops: number, bytes: number, threa
   return flops > 0 && bytes / model.copyBytesPerSecond + model.fixedSeconds < flops / (model.cpuFlopsPerThread * threads);
 }
 
-/** Where to look for libcudart / libcublas, in order: `MOEPP_CUDA_LIBS` (colon-separated), NVIDIA's Python wheels, a system CUDA. */
-export function cudaLibraryDirs(env: Record<string, string | undefined> = process.env): string[] {
+/**
+ * Where to look for libcudart / libcublas, in order: `MOEPP_CUDA_LIBS` (colon-separated), NVIDIA's
+ * Python wheels in the Pythons and virtual environments under `pythonRoots`, a system CUDA.
+ */
+export function cudaLibraryDirs(env: Record<string, string | undefined> = process.env, pythonRoots = ['/opt', '/usr/local/lib', '/usr/lib']): string[] {
   const dirs = (env.MOEPP_CUDA_LIBS ?? '').split(':').filter(Boolean);
   // The `nvidia-cublas` / `nvidia-cuda-runtime` wheels that PyTorch installs: CUDA 13 puts both
   // libraries in nvidia/cu13/lib, CUDA 12 in nvidia/cublas/lib and nvidia/cuda_runtime/lib.
-  for (const root of ['/opt', '/usr/local/lib', '/usr/lib']) {
+  for (const root of pythonRoots) {
     for (const sitePackages of findSitePackages(root)) {
       for (const sub of ['cu13/lib', 'cublas/lib', 'cuda_runtime/lib']) {
         const dir = join(sitePackages, 'nvidia', sub);
@@ -86,24 +89,19 @@ export function cudaLibraryDirs(env: Record<string, string | undefined> = proces
   return [...new Set(dirs)];
 }
 
-/** site-packages folders under root, two levels of virtual environments deep (…/.venv/lib/python3.*). */
+/** site-packages folders in root (root/python3.*) and one level below it (…/lib, …/.venv/lib, …/venv/lib). */
 function findSitePackages(root: string): string[] {
-  const found: string[] = [];
-  const pythonLibs = (lib: string) => {
-    if (!existsSync(lib)) return;
-    for (const p of readdirSync(lib)) if (p.startsWith('python3')) for (const s of ['site-packages', 'dist-packages']) if (existsSync(join(lib, p, s))) found.push(join(lib, p, s));
-  };
-  pythonLibs(root);
-  if (!existsSync(root)) return found;
-  for (const entry of safeList(root)) {
-    pythonLibs(join(root, entry, 'lib'));
-    pythonLibs(join(root, entry, '.venv', 'lib'));
-    pythonLibs(join(root, entry, 'venv', 'lib'));
-  }
-  return found;
+  const libs = [root, ...list(root).flatMap((entry) => ['lib', '.venv/lib', 'venv/lib'].map((lib) => join(root, entry, lib)))];
+  return libs.flatMap((lib) =>
+    list(lib)
+      .filter((p) => p.startsWith('python3'))
+      .flatMap((p) => ['site-packages', 'dist-packages'].map((s) => join(lib, p, s)))
+      .filter((dir) => existsSync(dir)),
+  );
 }
 
-function safeList(dir: string): string[] {
+/** The entries of dir, or none where it cannot be read. */
+function list(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch {
