@@ -221,11 +221,7 @@ async function tryCuda(blas: BlasAddonLoad, openCuda: (addon: BlasAddon) => Cuda
   }
   if (!check.ok) {
     unregisterBlasKernels();
-    throw new BackendError(
-      `backend "cuda" (${label}) fails its numeric self-check against cpu: ${check.worst.name} ` +
-        `${check.worst.error ? `threw (${check.worst.error})` : `has a max relative error of ${check.worst.relativeError.toExponential(2)} (tolerance ${check.tolerance})`}, so its results cannot be trusted; ` +
-        'use another backend: --backend blas or --backend wasm (or MOEPP_BACKEND=wasm).',
-    );
+    throw selfCheckFailure('cuda', label, check);
   }
   return {
     backend: {
@@ -238,6 +234,15 @@ async function tryCuda(blas: BlasAddonLoad, openCuda: (addon: BlasAddon) => Cuda
     },
     note: configured.note,
   };
+}
+
+/** The error for a GPU backend whose numbers disagree with `cpu`: the worst case and its error, and what to use instead. */
+function selfCheckFailure(backend: 'cuda' | 'webgpu', label: string, check: SelfCheckResult): BackendError {
+  const what = check.worst.error ? `threw (${check.worst.error})` : `has a max relative error of ${check.worst.relativeError.toExponential(2)} (tolerance ${check.tolerance})`;
+  return new BackendError(
+    `backend "${backend}" (${label}) fails its numeric self-check against cpu: ${check.worst.name} ${what}, so its results cannot be trusted; ` +
+      'use another backend: --backend blas or --backend wasm (or MOEPP_BACKEND=wasm).',
+  );
 }
 
 /** CUDA's 1000·major + 10·minor as "major.minor". */
@@ -370,11 +375,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
       const check = await selfCheckBackend(gpu.tfjsBackend).catch((e: unknown) => firstLine(e));
       if (typeof check === 'string') why = `${label} initialised but could not run: ${check}`;
       else if (!check.ok) {
-        throw new BackendError(
-          `backend "webgpu" (${label}) fails its numeric self-check against cpu: ${check.worst.name} ` +
-            `${check.worst.error ? `threw (${check.worst.error})` : `has a max relative error of ${check.worst.relativeError.toExponential(2)} (tolerance ${check.tolerance})`}, so its results cannot be trusted; ` +
-            'use another backend: --backend blas or --backend wasm (or MOEPP_BACKEND=wasm).',
-        );
+        throw selfCheckFailure('webgpu', label, check);
       } else {
         if (!(await tf.setBackend(gpu.tfjsBackend))) throw new BackendError(`backend "webgpu" (${label}) passed its self-check but could not be activated`);
         return finish({ backend: 'webgpu', threads: 1, adapter: label, selfCheckError: check.worst.relativeError, selfCheck: check, patches: [] });
