@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * `pnpm gpu:bundle` — packs the trainer (`ablate`), the benchmark (`bench`), the backend check
- * (`backend-check`) and the cuda route's GEMM bench (`cuda-gemm`) into dist/ so that `node dist/<cli>.mjs` runs on a machine with Node and no
- * install and no network (the GPU machine receives the working tree plus at most 64 MiB).
+ * (`backend-check`), the cuda route's GEMM bench (`cuda-gemm`) and the core test suite
+ * (`core-tests/`, for `node --test`) into dist/ so that `node dist/<cli>.mjs` runs on a machine
+ * with Node and no install and no network (the GPU machine receives the working tree plus at most
+ * 64 MiB).
  *
  * esbuild bundles every JavaScript dependency into each entry point. What cannot be bundled is
  * copied beside them, trimmed to Linux x64:
@@ -40,6 +42,25 @@ const ENTRY_POINTS = {
   'backend-check': 'packages/experiments/src/cli/backend-check.ts',
   // The cuda route's cost per product against OpenBLAS (BENCHMARKS.md "GPU").
   'cuda-gemm': 'packages/experiments/src/bench/cuda-gemm-bench.ts',
+};
+
+/**
+ * The core suite (every *.test.ts under packages/core/src), one bundle per file under core-tests/, for
+ * `node --test` on the GPU machine: the same cases, on cpu and cuda there, with `vitest` served by
+ * vitest-on-node-test.mjs (node:test and vitest's own matchers).
+ */
+const coreSrc = join(root, 'packages', 'core', 'src');
+const CORE_TESTS = Object.fromEntries(
+  readdirSync(coreSrc, { recursive: true })
+    .filter((file) => file.endsWith('.test.ts'))
+    .sort()
+    .map((file) => [join('core-tests', file.slice(0, -'.ts'.length)), join(coreSrc, file)]),
+);
+const vitestOnNodeTest = {
+  name: 'vitest-on-node-test',
+  setup(b) {
+    b.onResolve({ filter: /^vitest$/ }, () => ({ path: join(root, 'bench', 'gpu', 'vitest-on-node-test.mjs') }));
+  },
 };
 
 /**
@@ -93,7 +114,8 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 await build({
-  entryPoints: Object.fromEntries(Object.entries(ENTRY_POINTS).map(([name, file]) => [name, join(root, file)])),
+  entryPoints: { ...Object.fromEntries(Object.entries(ENTRY_POINTS).map(([name, file]) => [name, join(root, file)])), ...CORE_TESTS },
+  plugins: [vitestOnNodeTest],
   outdir: out,
   outExtension: { '.js': '.mjs' },
   // The CLIs share one copy of tfjs and the rest (chunk-*.mjs beside them: the banner's

@@ -2,7 +2,8 @@
 # The GPU machine's whole check in one go (at most about 9 minutes; each step has its own limit
 # and none starts after DEADLINE seconds): machine facts, the backend self-checks (`cuda`, cuBLAS
 # products over the `blas` configuration; `webgpu`, tfjs on Dawn; `blas` on that machine's cores;
-# `auto`), the cuda route's cost per product against OpenBLAS, paper Table 3's layer benchmark,
+# `auto`), the core suite's reference tests on cpu and cuda (bundled for `node --test`), the cuda
+# route's cost per product against OpenBLAS, paper Table 3's layer benchmark,
 # a small-preset training step on the GPU backend and on `blas`, a few training steps of a
 # paper-width LM and the smoke study's wall time. Results go under $OUT (the device tool brings
 # back at most 8 files, so the run folders come back as one archive).
@@ -158,6 +159,15 @@ else
 fi
 
 if [ "$backend" = cuda ]; then
+  # The core suite's reference tests (float64 references, finite differences, …) with every case on
+  # cpu and on cuda, every product on cuBLAS: the GPU's agreement with the CPU (BENCHMARKS.md "GPU").
+  section "core reference tests on cpu and cuda"
+  mapfile -t core_tests < <(find core-tests -name '*.test.mjs' | sort)
+  MOEPP_BACKEND=cuda MOEPP_TEST_BACKENDS=cpu,cuda step 90 "core tests (cpu, cuda)" \
+    "$node" --test --test-concurrency=8 "${core_tests[@]}" > "$results/core-tests.tap"
+  grep -E '^# (tests|pass|fail|cancelled|skipped) ' "$results/core-tests.tap" | tee -a "$OUT/summary.txt"
+  grep -E '^ *not ok ' "$results/core-tests.tap" | head -40 | tee -a "$OUT/summary.txt"
+
   section "cuda route: each product's copies and GEMM against OpenBLAS ($threads threads)"
   step 75 "cuda-gemm" "$node" cuda-gemm.mjs --threads "$threads" "${sweep[@]}" --json "$results/cuda-gemm.json"
 fi

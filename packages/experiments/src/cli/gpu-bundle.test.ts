@@ -2,7 +2,8 @@
  * `pnpm gpu:bundle` as the GPU machine uses it: built into a folder outside the repository (so
  * nothing resolves from the repo's node_modules), then run from there with plain `node` — the
  * backend check, a webgpu request without a GPU, the blas fallback, the cuda route on the
- * stand-in CUDA libraries (its check and its GEMM bench), and the smoke study.
+ * stand-in CUDA libraries (its check, its GEMM bench and the bundled core suite), and the smoke
+ * study.
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -30,10 +31,10 @@ function run(cli: string, args: string[], env: Record<string, string> = {}): { s
 }
 
 describe('pnpm gpu:bundle', () => {
-  it('builds the three CLIs with their wasm, native and data files, under the 64 MiB a GPU run carries', () => {
+  it('builds the CLIs and the core tests with their wasm, native and data files, under the 64 MiB a GPU run carries', () => {
     expect(built.stderr).toBe('');
     expect(built.status).toBe(0);
-    for (const file of ['ablate.mjs', 'bench.mjs', 'backend-check.mjs', 'cuda-gemm.mjs', 'tfjs-backend-wasm-simd.wasm', 'experiments/default.yaml', 'experiments/presets/smoke.yaml']) {
+    for (const file of ['ablate.mjs', 'bench.mjs', 'backend-check.mjs', 'cuda-gemm.mjs', 'tfjs-backend-wasm-simd.wasm', 'experiments/default.yaml', 'experiments/presets/smoke.yaml', 'core-tests/moe-layer.test.mjs']) {
       expect(existsSync(join(dist, file)), file).toBe(true);
     }
     const manifest = JSON.parse(readFileSync(join(dist, 'moepp-bundle.json'), 'utf8'));
@@ -85,6 +86,36 @@ describe('pnpm gpu:bundle', () => {
     expect(sweep.status, sweep.stderr).toBe(0);
     expect(sweep.stdout).toMatch(/^\| square 64 \| \(64, 64, 64\) \| 0\.5 \|.+\| (GPU|CPU)( \(wrong\))? \| \d\.\de-\d+ \|$/m);
     expect(sweep.stdout).toMatch(/^cost model \(predicted → measured here\): copies 12 → .+ GB\/s; .+ products sent to the slower side$/m);
+  });
+
+  it.runIf(loadBlasAddon().ok)('runs the core suite from the bundle with node --test on the stand-in CUDA libraries, and fails where their products are off', () => {
+    const sources = readdirSync(join(root, 'packages/core/src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.test.ts'));
+    const bundled = readdirSync(join(dist, 'core-tests'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.test.mjs'));
+    expect(bundled.sort()).toEqual(sources.map((f) => f.replace(/\.ts$/, '.mjs')).sort());
+
+    const fake = buildFakeCuda();
+    if (!fake.ok) throw new Error(fake.reason);
+    /** `node --test` over bundled core tests on cuda: its closing counts. */
+    const nodeTest = (files: string[], env: Record<string, string> = {}) => {
+      const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MOEPP_') && k !== 'NODE_PATH' && k !== 'NODE_OPTIONS'));
+      const r = spawnSync(process.execPath, ['--test', ...files.map((f) => join('core-tests', f))], {
+        cwd: dist,
+        encoding: 'utf8',
+        env: { ...clean, MOEPP_BACKEND: 'cuda', MOEPP_TEST_BACKENDS: 'cuda', MOEPP_CUDA_LIBS: fake.dir, ...env },
+        timeout: 120_000,
+      });
+      const count = (name: string) => Number(r.stdout.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? Number.NaN);
+      return { status: r.status, stderr: r.stderr, tests: count('tests'), pass: count('pass'), fail: count('fail') };
+    };
+    const all = nodeTest(bundled);
+    expect(all.stderr).not.toMatch(/Cannot find|ERR_MODULE_NOT_FOUND/);
+    expect(all).toMatchObject({ status: 0, fail: 0 });
+    expect(all.pass).toBeGreaterThan(100);
+
+    // cuBLAS off by one part in a thousand: the reference tests catch it through the bundle too.
+    const skewed = nodeTest(['backends.test.mjs', 'experts/swiglu.test.mjs'], { FAKE_CUBLAS_SKEW: '0.001' });
+    expect(skewed.status).toBe(1);
+    expect(skewed.fail).toBeGreaterThan(0);
   });
 
   it('trains the smoke study from the bundle, recording the commit it was built from', () => {
